@@ -1,0 +1,141 @@
+//! Where conferences and questions come from: the question source of spec §11 ("MongoDB remains
+//! source of truth"). The Control API (D8) writes here; flows read questions when pushing live.
+//!
+//! [`MemoryCatalog`] is the embedded default. A MongoDB catalog implements the same trait.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+use lcr_protocol::ConferenceStatus;
+use lcr_protocol::admin::ConferenceSpec;
+
+use crate::store::QuestionMeta;
+
+/// A catalog call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The backing database failed.
+    #[error("catalog backend: {0}")]
+    Backend(String),
+}
+
+/// A conference as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceRecord {
+    /// Its host.
+    pub host_user_id: String,
+    /// Its status.
+    pub status: ConferenceStatus,
+    /// How many questions it holds.
+    pub question_count: usize,
+}
+
+/// Conference and question metadata.
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// Creates or replaces a conference and all its questions.
+    async fn put_conference(
+        &self,
+        conference_id: &str,
+        spec: &ConferenceSpec,
+        status: ConferenceStatus,
+    ) -> Result<(), CatalogError>;
+    /// The conference, if it exists.
+    async fn conference(&self, conference_id: &str)
+    -> Result<Option<ConferenceRecord>, CatalogError>;
+    /// One question of one conference.
+    async fn question(
+        &self,
+        conference_id: &str,
+        question_id: &str,
+    ) -> Result<Option<QuestionMeta>, CatalogError>;
+    /// Records a status change.
+    async fn set_status(
+        &self,
+        conference_id: &str,
+        status: ConferenceStatus,
+    ) -> Result<(), CatalogError>;
+}
+
+/// The embedded catalog: conferences in a map.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use reference_server::catalog::{Catalog, MemoryCatalog};
+/// use lcr_protocol::{admin::ConferenceSpec, ConferenceStatus};
+/// let catalog = MemoryCatalog::default();
+/// let spec = ConferenceSpec { host_user_id: "hana".into(), status: None, questions: vec![] };
+/// catalog.put_conference("c1", &spec, ConferenceStatus::Draft).await.unwrap();
+/// assert_eq!(catalog.conference("c1").await.unwrap().unwrap().host_user_id, "hana");
+/// assert!(catalog.question("c1", "q1").await.unwrap().is_none());
+/// # });
+/// ```
+#[derive(Default)]
+pub struct MemoryCatalog {
+    conferences: RwLock<HashMap<String, (ConferenceSpec, ConferenceStatus)>>,
+}
+
+#[async_trait]
+impl Catalog for MemoryCatalog {
+    async fn put_conference(
+        &self,
+        conference_id: &str,
+        spec: &ConferenceSpec,
+        status: ConferenceStatus,
+    ) -> Result<(), CatalogError> {
+        self.conferences
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(conference_id.to_owned(), (spec.clone(), status));
+        Ok(())
+    }
+
+    async fn conference(
+        &self,
+        conference_id: &str,
+    ) -> Result<Option<ConferenceRecord>, CatalogError> {
+        let map = self.conferences.read().unwrap_or_else(|p| p.into_inner());
+        Ok(map.get(conference_id).map(|(spec, status)| ConferenceRecord {
+            host_user_id: spec.host_user_id.clone(),
+            status: *status,
+            question_count: spec.questions.len(),
+        }))
+    }
+
+    async fn question(
+        &self,
+        conference_id: &str,
+        question_id: &str,
+    ) -> Result<Option<QuestionMeta>, CatalogError> {
+        let map = self.conferences.read().unwrap_or_else(|p| p.into_inner());
+        Ok(map.get(conference_id).and_then(|(spec, _)| {
+            spec.questions
+                .iter()
+                .find(|q| q.question_id == question_id)
+                .map(|q| QuestionMeta {
+                    conference_id: conference_id.to_owned(),
+                    question_id: q.question_id.clone(),
+                    question_text: q.question_text.clone(),
+                    options: q.options.clone(),
+                    correct_option: q.correct_option.clone(),
+                })
+        }))
+    }
+
+    async fn set_status(
+        &self,
+        conference_id: &str,
+        status: ConferenceStatus,
+    ) -> Result<(), CatalogError> {
+        if let Some(entry) = self
+            .conferences
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(conference_id)
+        {
+            entry.1 = status;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! The command line (clap, with environment fallbacks) and the two required secrets.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::runtime::Settings;
+use crate::server::{ServerConfig, StoreConfig};
+
+/// Reference Live Conference Runtime server: Socket.IO v5 and the Control API on one port.
+///
+/// JWT_SECRET (HS256 secret of the clients' tokens) and ADMIN_TOKEN (bearer token of the
+/// Control API) are read from the environment and are required.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "reference-server", version)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Redis 7 URL (redis://host:port). Without it the server runs on the in-memory store.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Connections in the Redis pool.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 8)]
+    pub redis_pool_size: usize,
+    /// At most one vote:result per question per this many milliseconds (D20).
+    #[arg(long, env = "RESULT_INTERVAL_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub result_interval_ms: u64,
+    /// JSON Lines file receiving final results (D23).
+    #[arg(long, env = "RESULTS_FILE", default_value = "results.jsonl")]
+    pub results_file: PathBuf,
+    /// Events a socket may send per rate-limit window (D24).
+    #[arg(long, env = "RATE_LIMIT_EVENTS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_events: u32,
+    /// The rate-limit window in seconds (D24).
+    #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_window_secs: u64,
+    /// This node's name in logs (default: the host name and port).
+    #[arg(long, env = "NODE_ID")]
+    pub node_id: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A required secret is missing from the environment.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The variable is unset or empty.
+    #[error("{name} is not set: export {name}=<{what}> before starting the server")]
+    MissingSecret {
+        /// The variable.
+        name: &'static str,
+        /// What it is.
+        what: &'static str,
+    },
+}
+
+fn secret(name: &'static str, what: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::MissingSecret { name, what })
+}
+
+impl Cli {
+    /// The server configuration, with the secrets read from the environment.
+    pub fn into_config(self) -> Result<ServerConfig, ConfigError> {
+        let jwt_secret = secret("JWT_SECRET", "the HS256 secret that signs client tokens")?;
+        let admin_token = secret("ADMIN_TOKEN", "the bearer token of the Control API")?;
+        let store = match self.redis_url {
+            Some(url) => StoreConfig::Redis {
+                url,
+                pool_size: self.redis_pool_size,
+            },
+            None => StoreConfig::Memory,
+        };
+        let settings = Settings {
+            result_interval: Duration::from_millis(self.result_interval_ms),
+            rate_limit_events: self.rate_limit_events,
+            rate_limit_window: Duration::from_secs(self.rate_limit_window_secs),
+            node_id: self
+                .node_id
+                .unwrap_or_else(|| format!("node-{}", self.bind.port())),
+            ..Settings::default()
+        };
+        Ok(ServerConfig {
+            bind: self.bind,
+            store,
+            results_file: self.results_file,
+            settings,
+            jwt_secret,
+            admin_token,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! Spec §7.2 (leave) and §7.3 (disconnect).
+//!
+//! 1. userId from the socket.
+//! 2. Leave `conference:{id}` and `host:{id}`.
+//! 3–4. Presence: the user leaves the audience when its last socket leaves (D9).
+//! 5. `conference:left` to the sender, also when the socket had not joined (D12).
+//! 6. `audience:left` to the host room for an audience user's last socket (D10).
+//! 7. `audience:count` to the room, coalesced (D11).
+//!
+//! A disconnect leaves every conference the socket joined (D12).
+
+use lcr_protocol::client::ConferenceLeave;
+use lcr_protocol::event::{self, conference_room, host_room};
+use lcr_protocol::server::{AudiencePresence, ConferenceLeft};
+use lcr_protocol::{Role, now_millis};
+
+use super::{Caller, FlowError};
+use crate::runtime::Runtime;
+use crate::session::Session;
+
+/// Handles `conference:leave`.
+pub async fn leave(
+    rt: &Runtime,
+    caller: &Caller<'_>,
+    req: ConferenceLeave,
+) -> Result<(), FlowError> {
+    let cid = req.conference_id.as_str();
+    let role = caller.session.forget(cid);
+    if role.is_some() {
+        caller
+            .out
+            .leave_rooms(vec![conference_room(cid), host_room(cid)]);
+    }
+    let change = match role {
+        Some(role) => Some((role, leave_presence(rt, caller.user_id(), cid, role).await?)),
+        None => None,
+    };
+    caller.send(
+        event::CONFERENCE_LEFT,
+        &ConferenceLeft {
+            conference_id: cid.to_owned(),
+        },
+    );
+    if let Some((role, count)) = change {
+        announce_left(rt, caller.user_id(), cid, role, count).await;
+    }
+    Ok(())
+}
+
+/// Handles a disconnect: leaves every conference the socket had joined (spec §7.3, D12).
+pub async fn disconnect(rt: &Runtime, session: &Session) {
+    for (cid, role) in session.forget_all() {
+        match leave_presence(rt, &session.user_id, &cid, role).await {
+            Ok(count) => announce_left(rt, &session.user_id, &cid, role, count).await,
+            Err(e) => tracing::warn!(conference = %cid, user = %session.user_id, error = %e,
+                "presence not cleaned on disconnect"),
+        }
+    }
+}
+
+/// Presence step: `Some(audience count)` when the user's last socket left.
+async fn leave_presence(
+    rt: &Runtime,
+    uid: &str,
+    cid: &str,
+    role: Role,
+) -> Result<Option<u64>, FlowError> {
+    rt.counts.socket_left(cid);
+    let change = rt.store.remove_member(cid, uid, role).await?;
+    Ok(change.user_changed.then_some(change.audience_count))
+}
+
+async fn announce_left(rt: &Runtime, uid: &str, cid: &str, role: Role, count: Option<u64>) {
+    let Some(audience_count) = count.filter(|_| role == Role::Audience) else {
+        return;
+    };
+    rt.broadcast(
+        host_room(cid),
+        event::AUDIENCE_LEFT,
+        &AudiencePresence {
+            conference_id: cid.to_owned(),
+            user_id: uid.to_owned(),
+            audience_count,
+            timestamp: now_millis(),
+        },
+    )
+    .await;
+    rt.counts.changed(rt, cid).await;
+}

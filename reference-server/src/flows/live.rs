@@ -1,0 +1,269 @@
+//! Spec §4.2 (timer) and §6.1 (real-time results): one task per live question.
+//!
+//! The task owns everything the room hears about the run until it closes, so those broadcasts
+//! come in order:
+//! - `question:timer_update` at `startedAt + k·1000 ms` for k = 1 … duration−1 with
+//!   `timeRemaining = duration − k` (D16); a tick first checks `question:{id}:timer` still
+//!   belongs to the run, so a close made elsewhere stops the countdown;
+//! - the timeout close at `expiresAt` (D16);
+//! - `vote:result`, coalesced to one per interval with the trailing edge guaranteed (D20): the
+//!   first vote after a quiet interval is broadcast at once, later ones at the interval's end;
+//! - a manual close requested by [`super::close::close_live`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lcr_protocol::event::{self, conference_room};
+use lcr_protocol::server::{QuestionTimerUpdate, VoteResult};
+use lcr_protocol::{CloseReason, Millis, now_millis};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::{Instant, sleep_until};
+
+use super::close::close_run;
+use crate::runtime::Runtime;
+use crate::store::{FinalRecord, LiveRun, QuestionMeta, StoreError};
+
+type CloseAnswer = Result<Option<FinalRecord>, StoreError>;
+
+struct CloseRequest {
+    reason: CloseReason,
+    reply: oneshot::Sender<CloseAnswer>,
+}
+
+struct Runner {
+    run: LiveRun,
+    votes: Arc<Notify>,
+    close: mpsc::Sender<CloseRequest>,
+    task: tokio::task::AbortHandle,
+}
+
+/// The live questions whose task runs on this node, by conference.
+#[derive(Default)]
+pub struct LiveRegistry {
+    runners: Mutex<HashMap<String, Runner>>,
+}
+
+impl LiveRegistry {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Runner>> {
+        self.runners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the task of a run that was just pushed live.
+    pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta) {
+        let rt = rt.self_arc();
+        let votes = Arc::new(Notify::new());
+        let (tx, rx) = mpsc::channel(4);
+        let task = tokio::spawn(drive(rt, run.clone(), meta, votes.clone(), rx));
+        let old = self.map().insert(
+            run.conference_id.clone(),
+            Runner {
+                run,
+                votes,
+                close: tx,
+                task: task.abort_handle(),
+            },
+        );
+        if let Some(old) = old {
+            old.task.abort();
+        }
+    }
+
+    /// A vote was counted: the run's task will broadcast `vote:result`.
+    pub(crate) fn vote_counted(&self, conference_id: &str) {
+        if let Some(r) = self.map().get(conference_id) {
+            r.votes.notify_one();
+        }
+    }
+
+    /// Asks the run's task to close it; `None` when no task of this node runs that run.
+    pub(crate) async fn request_close(
+        &self,
+        run: &LiveRun,
+        reason: CloseReason,
+    ) -> Option<CloseAnswer> {
+        let sender = {
+            let map = self.map();
+            let r = map.get(&run.conference_id)?;
+            (r.run.question_id == run.question_id && r.run.started_at == run.started_at)
+                .then(|| r.close.clone())?
+        };
+        let (reply, answer) = oneshot::channel();
+        sender.send(CloseRequest { reason, reply }).await.ok()?;
+        answer.await.ok()
+    }
+
+    fn finished(&self, run: &LiveRun) {
+        let mut map = self.map();
+        if map
+            .get(&run.conference_id)
+            .is_some_and(|r| r.run.started_at == run.started_at)
+        {
+            map.remove(&run.conference_id);
+        }
+    }
+
+    pub(crate) fn abort_all(&self) {
+        for (_, r) in self.map().drain() {
+            r.task.abort();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+/// The tokio instant at which the wall clock reads `at`.
+fn instant_at(at: Millis) -> Instant {
+    let delta = at - now_millis();
+    let now = Instant::now();
+    if delta >= 0 {
+        now + Duration::from_millis(delta as u64)
+    } else {
+        now.checked_sub(Duration::from_millis(delta.unsigned_abs()))
+            .unwrap_or(now)
+    }
+}
+
+/// Leading-and-trailing-edge coalescing: at most one emission per `interval`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokio::time::Instant;
+/// use reference_server::flows::live::Coalescer;
+/// let mut c = Coalescer::new(Duration::from_millis(100));
+/// let t0 = Instant::now();
+/// assert!(c.changed(t0));                          // leading edge: emit now
+/// assert!(!c.changed(t0 + Duration::from_millis(10)));  // inside the interval: wait
+/// assert_eq!(c.due(), Some(t0 + Duration::from_millis(100)));  // trailing edge scheduled
+/// c.emitted(t0 + Duration::from_millis(100));
+/// assert_eq!(c.due(), None);
+/// ```
+#[derive(Debug)]
+pub struct Coalescer {
+    interval: Duration,
+    last: Option<Instant>,
+    pending: bool,
+}
+
+impl Coalescer {
+    /// A coalescer that lets one emission through per `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Coalescer {
+            interval,
+            last: None,
+            pending: false,
+        }
+    }
+
+    /// Something changed at `now`: true means emit now (and it is recorded as emitted).
+    pub fn changed(&mut self, now: Instant) -> bool {
+        if self.last.is_none_or(|l| now >= l + self.interval) {
+            self.last = Some(now);
+            self.pending = false;
+            true
+        } else {
+            self.pending = true;
+            false
+        }
+    }
+
+    /// When the trailing emission is due, if one is pending.
+    pub fn due(&self) -> Option<Instant> {
+        self.pending
+            .then(|| self.last.map(|l| l + self.interval))
+            .flatten()
+    }
+
+    /// The trailing emission happened at `now`.
+    pub fn emitted(&mut self, now: Instant) {
+        self.last = Some(now);
+        self.pending = false;
+    }
+}
+
+async fn drive(
+    rt: Arc<Runtime>,
+    run: LiveRun,
+    meta: QuestionMeta,
+    votes: Arc<Notify>,
+    mut close_requests: mpsc::Receiver<CloseRequest>,
+) {
+    let room = conference_room(&run.conference_id);
+    let keys = meta.keys();
+    let expiry = instant_at(run.expires_at);
+    let mut k: u32 = 1;
+    let mut results = Coalescer::new(rt.settings.result_interval);
+    let far = Instant::now() + Duration::from_secs(86_400 * 365);
+
+    loop {
+        // Skip ticks more than a second late (the task was starved): never burst stale ticks.
+        while k < run.duration && now_millis() >= run.started_at + i64::from(k + 1) * 1000 {
+            k += 1;
+        }
+        let next_tick = (k < run.duration).then(|| instant_at(run.started_at + i64::from(k) * 1000));
+        let flush_at = results.due();
+        tokio::select! {
+            biased;
+            request = close_requests.recv() => {
+                if let Some(CloseRequest { reason, reply }) = request {
+                    let answer = close_run(&rt, &run, reason).await;
+                    let _ = reply.send(answer);
+                }
+                break;
+            }
+            _ = sleep_until(expiry) => {
+                if let Err(e) = close_run(&rt, &run, CloseReason::Timeout).await {
+                    tracing::error!(question = %run.question_id, error = %e, "timeout close failed");
+                }
+                break;
+            }
+            _ = sleep_until(next_tick.unwrap_or(far)), if next_tick.is_some() => {
+                match rt.store.timer_running(&run).await {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
+                }
+                rt.broadcast(room.clone(), event::QUESTION_TIMER_UPDATE, &QuestionTimerUpdate {
+                    conference_id: run.conference_id.clone(),
+                    question_id: run.question_id.clone(),
+                    time_remaining: run.duration - k,
+                    expires_at: run.expires_at,
+                    timestamp: Some(now_millis()),
+                }).await;
+                k += 1;
+            }
+            _ = votes.notified() => {
+                if results.changed(Instant::now()) {
+                    publish_result(&rt, &run, &keys, &room).await;
+                }
+            }
+            _ = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
+                results.emitted(Instant::now());
+                publish_result(&rt, &run, &keys, &room).await;
+            }
+        }
+    }
+    rt.live.finished(&run);
+}
+
+async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) {
+    match rt.store.tally(&run.question_id, keys).await {
+        Ok(tally) => {
+            rt.broadcast(
+                room.to_owned(),
+                event::VOTE_RESULT,
+                &VoteResult {
+                    conference_id: run.conference_id.clone(),
+                    question_id: run.question_id.clone(),
+                    total_votes: tally.counts.values().sum(),
+                    option_counts: tally.counts,
+                    timestamp: now_millis(),
+                },
+            )
+            .await
+        }
+        Err(e) => tracing::warn!(error = %e, "vote:result skipped: counts unreadable"),
+    }
+}

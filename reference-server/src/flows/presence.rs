@@ -1,0 +1,129 @@
+//! Spec §7.4 and D11, `audience:count` to the conference room:
+//! - after a change, at most one per second per conference (the first at once, the latest
+//!   within the second);
+//! - every 5 s while the conference has members on this node.
+//!
+//! The count comes from the 10 s cache, refreshed on a miss (`SCARD`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lcr_protocol::event::{self, conference_room};
+use lcr_protocol::now_millis;
+use lcr_protocol::server::AudienceCount;
+use tokio::time::Instant;
+
+use super::live::Coalescer;
+use crate::runtime::Runtime;
+
+struct Entry {
+    sockets: i64,
+    changes: Coalescer,
+    last_sent: Instant,
+}
+
+/// Per-conference state of the audience count broadcasts on this node.
+pub struct AudienceCounts {
+    interval: Duration,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl AudienceCounts {
+    /// Change-driven broadcasts at most once per `interval` per conference.
+    pub(crate) fn new(interval: Duration) -> Self {
+        AudienceCounts {
+            interval,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` on the conference's entry, creating it.
+    fn with_entry<T>(&self, cid: &str, f: impl FnOnce(&mut Entry) -> T) -> T {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(cid.to_owned()).or_insert_with(|| Entry {
+            sockets: 0,
+            changes: Coalescer::new(self.interval),
+            last_sent: Instant::now(),
+        });
+        f(entry)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>) -> T) -> T {
+        f(&mut self.entries.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A socket of this node joined the conference.
+    pub(crate) fn socket_joined(&self, cid: &str) {
+        self.with_entry(cid, |e| e.sockets += 1);
+    }
+
+    /// A socket of this node left the conference.
+    pub(crate) fn socket_left(&self, cid: &str) {
+        self.with(|m| {
+            if let Some(e) = m.get_mut(cid) {
+                e.sockets -= 1;
+            }
+        });
+    }
+
+    /// The conference ended: no more counts for it.
+    pub(crate) fn forget(&self, cid: &str) {
+        self.with(|m| m.remove(cid));
+    }
+
+    /// The audience changed: broadcast now or at the end of the current second.
+    pub(crate) async fn changed(&self, rt: &Runtime, cid: &str) {
+        let now = Instant::now();
+        let send = self.with_entry(cid, |e| {
+            let send = e.changes.changed(now);
+            if send {
+                e.last_sent = now;
+            }
+            send
+        });
+        if send {
+            broadcast_count(rt, cid).await;
+        }
+    }
+
+    /// One pass of the periodic task: trailing change broadcasts and the 5 s heartbeat.
+    pub(crate) async fn tick(&self, rt: &Runtime) {
+        let now = Instant::now();
+        let due: Vec<String> = self.with(|m| {
+            m.retain(|_, e| e.sockets > 0 || e.changes.due().is_some());
+            m.iter_mut()
+                .filter_map(|(cid, e)| {
+                    let trailing = e.changes.due().is_some_and(|at| at <= now);
+                    let periodic = e.sockets > 0 && now >= e.last_sent + rt.settings.count_period;
+                    (trailing || periodic).then(|| {
+                        e.changes.emitted(now);
+                        e.last_sent = now;
+                        cid.clone()
+                    })
+                })
+                .collect()
+        });
+        for cid in due {
+            broadcast_count(rt, &cid).await;
+        }
+    }
+}
+
+async fn broadcast_count(rt: &Runtime, cid: &str) {
+    match rt.store.audience_count(cid).await {
+        Ok(audience_count) => {
+            rt.broadcast(
+                conference_room(cid),
+                event::AUDIENCE_COUNT,
+                &AudienceCount {
+                    conference_id: cid.to_owned(),
+                    audience_count,
+                    timestamp: now_millis(),
+                },
+            )
+            .await
+        }
+        Err(e) => tracing::warn!(conference = %cid, error = %e, "audience:count skipped"),
+    }
+}

@@ -1,0 +1,91 @@
+//! Spec §3.4 and §4.1, pushing a question live.
+//!
+//! 1. The sender must be the host (`UNAUTHORIZED`) of an existing conference
+//!    (`CONFERENCE_NOT_FOUND`) that is ACTIVE (`CONFERENCE_NOT_ACTIVE`, D7).
+//! 2. The question must belong to the conference (`QUESTION_NOT_FOUND`); checked before anything
+//!    changes, so a bad push never closes the live question.
+//! 3. `SET NX` the push lock (`OPERATION_IN_PROGRESS` when held).
+//! 4. A live question is closed through the full close flow first (D14); pushing the question
+//!    that is live now answers `OPERATION_IN_PROGRESS`.
+//! 5–6. Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
+//! 7. `question:live` to the conference room (never `correctOption`, D22).
+//! 8. The timer starts ([`super::live`]).
+//! 9. The lock is released, whatever happened.
+
+use lcr_protocol::client::QuestionPushLive;
+use lcr_protocol::event::{self, conference_room};
+use lcr_protocol::{CloseReason, ErrorCode, now_millis};
+
+use super::{Caller, FlowError, close};
+use crate::runtime::Runtime;
+use crate::store::LiveRun;
+
+/// Handles `question:push_live`.
+pub async fn push_live(
+    rt: &Runtime,
+    caller: &Caller<'_>,
+    req: QuestionPushLive,
+) -> Result<(), FlowError> {
+    let cid = req.conference_id.as_str();
+    let qid = req.question_id.as_str();
+    let conference = rt.conference(cid).await?;
+    if conference.host_user_id != caller.user_id() {
+        return Err(FlowError::new(
+            ErrorCode::Unauthorized,
+            "only the conference host may push questions",
+        ));
+    }
+    if !Runtime::is_active(conference.status) {
+        return Err(FlowError::new(
+            ErrorCode::ConferenceNotActive,
+            format!("conference {cid} is {}, not ACTIVE", conference.status),
+        ));
+    }
+    let meta = rt.catalog.question(cid, qid).await?.ok_or_else(|| {
+        FlowError::new(
+            ErrorCode::QuestionNotFound,
+            format!("question {qid} is not a question of conference {cid}"),
+        )
+    })?;
+
+    if !rt.store.try_lock_push(cid, now_millis()).await? {
+        return Err(FlowError::new(
+            ErrorCode::OperationInProgress,
+            "another push is in progress for this conference",
+        ));
+    }
+    let outcome = async {
+        if let Some(live) = rt.store.live_question(cid).await? {
+            if live.question_id == qid {
+                return Err(FlowError::new(
+                    ErrorCode::OperationInProgress,
+                    format!("question {qid} is live already"),
+                ));
+            }
+            close::close_live(rt, &live, CloseReason::Manual).await?;
+        }
+        let started_at = now_millis();
+        let duration = req.duration_secs();
+        let run = LiveRun {
+            conference_id: cid.to_owned(),
+            question_id: qid.to_owned(),
+            started_at,
+            expires_at: started_at + i64::from(duration) * 1000,
+            duration,
+        };
+        rt.store.start_question(&run, &meta).await?;
+        rt.broadcast(
+            conference_room(cid),
+            event::QUESTION_LIVE,
+            &run.live_payload(&meta),
+        )
+        .await;
+        rt.live.start(rt, run, meta);
+        Ok(())
+    }
+    .await;
+    if let Err(e) = rt.store.unlock_push(cid).await {
+        tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
+    }
+    outcome
+}

@@ -1,0 +1,67 @@
+//! Spec §3.4 and §5.1, a vote, with D18's checks in order:
+//!
+//! 1. Payload valid (else `error` INVALID_PAYLOAD; done by the socket layer).
+//! 2. The sender is not the host, and 3. its socket joined the conference (`not_audience`).
+//! 4. The question is the live one (`question_closed`).
+//! 5. The option, upper-cased, is a key of the question (`invalid_option`).
+//! 6. The user has not voted on this run from any socket on any node (`duplicate`).
+//!
+//! Steps 2–6 and the counting run as one atomic store step (spec §5.3's set check, lock and
+//! `SADD` in one), so concurrent submissions of one user yield exactly one `vote:accepted`.
+//! Then `vote:accepted` to the sender and a coalesced `vote:result` to the room (D20).
+
+use lcr_protocol::client::VoteSubmit;
+use lcr_protocol::event;
+use lcr_protocol::server::{VoteAccepted, VoteRejected};
+use lcr_protocol::{RejectReason, Role, now_millis};
+
+use super::{Caller, FlowError};
+use crate::runtime::Runtime;
+use crate::store::VoteOutcome;
+
+/// Handles `vote:submit`.
+pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Result<(), FlowError> {
+    let option = req.option_key();
+    let reject = |reason: RejectReason| {
+        caller.send(
+            event::VOTE_REJECTED,
+            &VoteRejected {
+                conference_id: req.conference_id.clone(),
+                question_id: req.question_id.clone(),
+                reason,
+                timestamp: now_millis(),
+            },
+        );
+    };
+    if caller.session.role_in(&req.conference_id) != Some(Role::Audience) {
+        reject(RejectReason::NotAudience);
+        return Ok(());
+    }
+    let outcome = rt
+        .store
+        .record_vote(
+            &req.conference_id,
+            &req.question_id,
+            caller.user_id(),
+            &option,
+            now_millis(),
+        )
+        .await?;
+    match outcome {
+        VoteOutcome::Accepted { is_correct } => {
+            caller.send(
+                event::VOTE_ACCEPTED,
+                &VoteAccepted {
+                    conference_id: req.conference_id.clone(),
+                    question_id: req.question_id.clone(),
+                    selected_option: option,
+                    is_correct,
+                    timestamp: now_millis(),
+                },
+            );
+            rt.live.vote_counted(&req.conference_id);
+        }
+        VoteOutcome::Rejected(reason) => reject(reason),
+    }
+    Ok(())
+}

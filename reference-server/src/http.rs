@@ -1,0 +1,151 @@
+//! The HTTP surface on the Socket.IO port: the Control API of D8 and the probes.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `PUT /admin/conferences/{id}` | 200 [`ConferenceState`]; 400 bad body or id |
+//! | `POST /admin/conferences/{id}/activate` | 200; 404 unknown; 409 ended |
+//! | `POST /admin/conferences/{id}/end` | 200; 404 unknown |
+//! | `GET /health` | 200 while the process runs |
+//! | `GET /ready` | 200 when the store answers, 503 otherwise |
+//!
+//! Every `/admin` call needs `Authorization: Bearer <ADMIN_TOKEN>` (401 otherwise, checked
+//! before the body is read). Every error body is an [`ApiError`] with a message.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use lcr_protocol::admin::{
+    ACTIVATE_ROUTE, ApiError, CONFERENCE_ROUTE, ConferenceSpec, ConferenceState, END_ROUTE,
+    HEALTH_PATH, READY_PATH,
+};
+use lcr_protocol::ids::check_id;
+use serde_json::json;
+
+use crate::flows::conference::{self, AdminError};
+use crate::runtime::Runtime;
+
+#[derive(Clone)]
+struct AdminState {
+    rt: Arc<Runtime>,
+    token: Arc<str>,
+}
+
+/// The router of the Control API and probes; the Socket.IO layer is added by the caller.
+pub fn router(rt: Arc<Runtime>, admin_token: Arc<str>) -> Router {
+    let state = AdminState {
+        rt,
+        token: admin_token,
+    };
+    let admin = Router::new()
+        .route(CONFERENCE_ROUTE, put(put_conference))
+        .route(ACTIVATE_ROUTE, post(activate))
+        .route(END_ROUTE, post(end))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .merge(admin)
+        .route(HEALTH_PATH, get(health))
+        .route(READY_PATH, get(ready))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: code.to_owned(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            AdminError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            AdminError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            AdminError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            AdminError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        };
+        error(status, code, self.to_string())
+    }
+}
+
+async fn require_admin(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    match presented {
+        Some(t) if constant_time_eq(t.trim().as_bytes(), state.token.as_bytes()) => {
+            next.run(req).await
+        }
+        Some(_) => error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "wrong admin token"),
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "missing admin token: send Authorization: Bearer <ADMIN_TOKEN>",
+        ),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn conference_id(id: &str) -> Result<(), AdminError> {
+    check_id("conferenceId", id).map_err(|e| AdminError::BadRequest(e.to_string()))
+}
+
+async fn put_conference(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    body: Result<Json<ConferenceSpec>, JsonRejection>,
+) -> Result<Json<ConferenceState>, AdminError> {
+    conference_id(&id)?;
+    let Json(spec) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    conference::put(&state.rt, &id, spec).await.map(Json)
+}
+
+async fn activate(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> Result<Json<ConferenceState>, AdminError> {
+    conference_id(&id)?;
+    conference::activate(&state.rt, &id).await.map(Json)
+}
+
+async fn end(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> Result<Json<ConferenceState>, AdminError> {
+    conference_id(&id)?;
+    conference::end(&state.rt, &id).await.map(Json)
+}
+
+async fn health(State(state): State<AdminState>) -> Response {
+    Json(json!({
+        "status": "ok",
+        "node": state.rt.settings.node_id,
+        "store": state.rt.store.kind(),
+    }))
+    .into_response()
+}
+
+async fn ready(State(state): State<AdminState>) -> Response {
+    match state.rt.store.ping().await {
+        Ok(()) => Json(json!({ "ready": true, "store": state.rt.store.kind() })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "store": state.rt.store.kind(), "message": e.to_string() })),
+        )
+            .into_response(),
+    }
+}

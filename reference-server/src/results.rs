@@ -1,0 +1,166 @@
+//! Final results leave Redis only once written (D23): a sink, and the persister that drains
+//! `results:pending` into it with retries.
+//!
+//! [`JsonlSink`] appends one JSON object per line, the embedded default. Each line carries the
+//! run's natural key (`conferenceId`, `questionId`, `startedAt`): after a crash between a write
+//! and its confirmation the same run may appear twice, identical, and readers keep one.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Mutex, Notify};
+
+use crate::store::{FinalRecord, RuntimeStore};
+
+/// A sink write failed; the result stays pending and is retried.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// File system error.
+    #[error("results file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Database error.
+    #[error("results database: {0}")]
+    Backend(String),
+}
+
+/// Where final results are written.
+#[async_trait]
+pub trait ResultSink: Send + Sync + 'static {
+    /// Human-readable destination, for the start-up log.
+    fn describe(&self) -> String;
+    /// Writes one result durably; Ok means confirmed.
+    async fn write(&self, record: &FinalRecord) -> Result<(), SinkError>;
+}
+
+/// Appends results to a JSON Lines file, `fsync`ed per write.
+pub struct JsonlSink {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl JsonlSink {
+    /// A sink appending to `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        JsonlSink {
+            path: path.into(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+#[async_trait]
+impl ResultSink for JsonlSink {
+    fn describe(&self) -> String {
+        format!("JSON Lines file {}", self.path.display())
+    }
+
+    async fn write(&self, record: &FinalRecord) -> Result<(), SinkError> {
+        let io = |source| SinkError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        let _guard = self.lock.lock().await;
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .await
+            .map_err(io)?;
+        file.write_all(&line).await.map_err(io)?;
+        file.sync_data().await.map_err(io)
+    }
+}
+
+/// Drains pending results into the sink; wakes on every close and every few seconds.
+pub struct Persister {
+    store: Arc<dyn RuntimeStore>,
+    sink: Arc<dyn ResultSink>,
+    wake: Notify,
+}
+
+impl Persister {
+    /// A persister between a store and a sink.
+    pub fn new(store: Arc<dyn RuntimeStore>, sink: Arc<dyn ResultSink>) -> Arc<Self> {
+        Arc::new(Persister {
+            store,
+            sink,
+            wake: Notify::new(),
+        })
+    }
+
+    /// Where results go.
+    pub fn describe(&self) -> String {
+        self.sink.describe()
+    }
+
+    /// A result was frozen: write it soon.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Writes every pending result once; returns how many are still pending.
+    pub async fn drain(&self) -> usize {
+        let pending = match self.store.pending_results().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read pending results");
+                return usize::MAX;
+            }
+        };
+        let mut left = 0;
+        for record in pending {
+            let written = self.sink.write(&record).await;
+            let confirmed = match written {
+                Ok(()) => self.store.result_persisted(&record).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match confirmed {
+                Ok(()) => tracing::info!(
+                    conference = %record.conference_id, question = %record.question_id,
+                    total = record.total_responses, "final result written"
+                ),
+                Err(e) => {
+                    left += 1;
+                    tracing::warn!(
+                        conference = %record.conference_id, question = %record.question_id,
+                        error = %e, "final result not written yet; will retry"
+                    );
+                }
+            }
+        }
+        left
+    }
+
+    /// Runs until `stop` resolves, retrying with backoff (0.5 s doubling to 30 s) while writes fail.
+    pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let left = self.drain().await;
+            let wait = if left == 0 {
+                backoff = Duration::from_millis(500);
+                Duration::from_secs(5)
+            } else {
+                let w = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                w
+            };
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = self.wake.notified(), if left == 0 => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.drain().await;
+    }
+}

@@ -1,0 +1,30 @@
+//! Broadcasting to Socket.IO rooms, behind a trait so flows do not depend on the adapter type
+//! (in-process now, the Redis adapter when several nodes share a conference).
+
+use async_trait::async_trait;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+
+/// Emits to every socket of a room, on every node the adapter reaches.
+#[async_trait]
+pub trait Rooms: Send + Sync + 'static {
+    /// Sends `event` with `payload` to every socket in `room`.
+    async fn broadcast(&self, room: String, event: &'static str, payload: serde_json::Value);
+    /// Makes every socket leave `room`.
+    async fn clear(&self, room: String);
+}
+
+#[async_trait]
+impl<A: Adapter> Rooms for SocketIo<A> {
+    async fn broadcast(&self, room: String, event: &'static str, payload: serde_json::Value) {
+        if let Err(e) = self.to(room.clone()).emit(event, &payload).await {
+            tracing::warn!(%room, event, error = %e, "broadcast failed");
+        }
+    }
+
+    async fn clear(&self, room: String) {
+        if let Err(e) = self.to(room.clone()).leave(room.clone()).await {
+            tracing::warn!(%room, error = ?e, "leaving room failed");
+        }
+    }
+}

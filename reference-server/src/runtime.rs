@@ -1,0 +1,139 @@
+//! The server's shared state: stores, rooms, live-question runners and presence broadcasting.
+//! One per process; every piece a second node would need to share lives in the store.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use lcr_protocol::{ConferenceStatus, ErrorCode};
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::flows::FlowError;
+use crate::flows::live::LiveRegistry;
+use crate::flows::presence::AudienceCounts;
+use crate::results::Persister;
+use crate::rooms::Rooms;
+use crate::store::{ConferenceRuntime, RuntimeStore};
+
+/// Tunables of the runtime (all have the decisions' defaults).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// D20: at most one `vote:result` per question per interval (default 100 ms).
+    pub result_interval: Duration,
+    /// D11: at most one change-driven `audience:count` per conference per interval (1 s).
+    pub count_interval: Duration,
+    /// D11: periodic `audience:count` while the conference has members (5 s).
+    pub count_period: Duration,
+    /// D24: events per socket per window (100).
+    pub rate_limit_events: u32,
+    /// D24: the window (60 s).
+    pub rate_limit_window: Duration,
+    /// This node's name in logs.
+    pub node_id: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            result_interval: Duration::from_millis(100),
+            count_interval: Duration::from_secs(1),
+            count_period: Duration::from_secs(5),
+            rate_limit_events: 100,
+            rate_limit_window: Duration::from_secs(60),
+            node_id: "node-1".into(),
+        }
+    }
+}
+
+/// Everything a flow needs.
+pub struct Runtime {
+    /// Tunables.
+    pub settings: Settings,
+    /// Spec §2 state.
+    pub store: Arc<dyn RuntimeStore>,
+    /// Conferences and questions.
+    pub catalog: Arc<dyn Catalog>,
+    /// Final results on their way out (D23).
+    pub persister: Arc<Persister>,
+    rooms: Arc<dyn Rooms>,
+    pub(crate) live: LiveRegistry,
+    pub(crate) counts: AudienceCounts,
+    me: Weak<Runtime>,
+}
+
+impl Runtime {
+    /// Assembles a runtime.
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn RuntimeStore>,
+        catalog: Arc<dyn Catalog>,
+        persister: Arc<Persister>,
+        rooms: Arc<dyn Rooms>,
+    ) -> Arc<Self> {
+        let counts = AudienceCounts::new(settings.count_interval);
+        Arc::new_cyclic(|me| Runtime {
+            settings,
+            store,
+            catalog,
+            persister,
+            rooms,
+            live: LiveRegistry::default(),
+            counts,
+            me: me.clone(),
+        })
+    }
+
+    /// This runtime as an `Arc`, for tasks that outlive a flow.
+    pub(crate) fn self_arc(&self) -> Arc<Runtime> {
+        self.me.upgrade().expect("runtime is alive while its flows run")
+    }
+
+    /// Sends `payload` as `event` to every socket in `room`.
+    pub async fn broadcast<T: Serialize>(&self, room: String, event: &'static str, payload: &T) {
+        match serde_json::to_value(payload) {
+            Ok(v) => self.rooms.broadcast(room, event, v).await,
+            Err(e) => tracing::error!(event, error = %e, "payload did not serialize"),
+        }
+    }
+
+    /// Makes every socket leave `room`.
+    pub async fn clear_room(&self, room: String) {
+        self.rooms.clear(room).await;
+    }
+
+    /// The conference's host and status (spec §3.1, §7.1 step 2), loading it from the catalog
+    /// into the store on a miss. `CONFERENCE_NOT_FOUND` when neither knows it (D7).
+    pub async fn conference(&self, conference_id: &str) -> Result<ConferenceRuntime, FlowError> {
+        if let Some(c) = self.store.conference(conference_id).await? {
+            return Ok(c);
+        }
+        let record = self.catalog.conference(conference_id).await?.ok_or_else(|| {
+            FlowError::new(
+                ErrorCode::ConferenceNotFound,
+                format!("conference {conference_id} does not exist"),
+            )
+        })?;
+        self.store
+            .put_conference(conference_id, &record.host_user_id, record.status)
+            .await?;
+        Ok(ConferenceRuntime {
+            host_user_id: record.host_user_id,
+            status: record.status,
+        })
+    }
+
+    /// Stops every live-question runner without closing its question (shutdown).
+    pub fn stop_timers(&self) {
+        self.live.abort_all();
+    }
+
+    /// Number of questions whose timer runs on this node.
+    pub fn running_timers(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Whether `status` allows questions.
+    pub fn is_active(status: ConferenceStatus) -> bool {
+        status == ConferenceStatus::Active
+    }
+}

@@ -1,0 +1,111 @@
+//! What the server knows about one authenticated socket: its user, the conferences it joined
+//! (with its role in each) and its rate limit (D24).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lcr_protocol::Role;
+
+/// One authenticated socket.
+pub struct Session {
+    /// The token's user id (D2).
+    pub user_id: String,
+    /// The Socket.IO socket id.
+    pub socket_id: String,
+    joined: Mutex<HashMap<String, Role>>,
+    limiter: Mutex<RateLimiter>,
+}
+
+impl Session {
+    /// A session with no conference joined yet.
+    pub fn new(user_id: String, socket_id: String, limiter: RateLimiter) -> Self {
+        Session {
+            user_id,
+            socket_id,
+            joined: Mutex::new(HashMap::new()),
+            limiter: Mutex::new(limiter),
+        }
+    }
+
+    /// The role this socket joined `conference_id` with, if it joined it.
+    pub fn role_in(&self, conference_id: &str) -> Option<Role> {
+        self.joined().get(conference_id).copied()
+    }
+
+    /// Records a join; false if this socket had joined already.
+    pub fn mark_joined(&self, conference_id: &str, role: Role) -> bool {
+        self.joined()
+            .insert(conference_id.to_owned(), role)
+            .is_none()
+    }
+
+    /// Forgets a join, returning the role it had.
+    pub fn forget(&self, conference_id: &str) -> Option<Role> {
+        self.joined().remove(conference_id)
+    }
+
+    /// Forgets every join (disconnect, D12).
+    pub fn forget_all(&self) -> Vec<(String, Role)> {
+        self.joined().drain().collect()
+    }
+
+    /// Takes one event from the rate limit; false when the socket is over it.
+    pub fn allow_event(&self) -> bool {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_take(Instant::now())
+    }
+
+    fn joined(&self) -> std::sync::MutexGuard<'_, HashMap<String, Role>> {
+        self.joined.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A token bucket: `capacity` events, refilled at `capacity` per `window` (D24: 100 per 60 s).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use reference_server::session::RateLimiter;
+/// let mut rl = RateLimiter::new(2, Duration::from_secs(60));
+/// let t = Instant::now();
+/// assert!(rl.try_take(t) && rl.try_take(t));
+/// assert!(!rl.try_take(t));
+/// assert!(rl.try_take(t + Duration::from_secs(30)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    capacity: f64,
+    per_sec: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// A full bucket of `capacity` refilling over `window`.
+    pub fn new(capacity: u32, window: Duration) -> Self {
+        let capacity = f64::from(capacity.max(1));
+        RateLimiter {
+            capacity,
+            per_sec: capacity / window.as_secs_f64().max(0.001),
+            tokens: capacity,
+            last: None,
+        }
+    }
+
+    /// Takes a token if one is left at `now`.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * self.per_sec;
+            self.tokens = (self.tokens + refill).min(self.capacity);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The Socket.IO edge: authentication at the handshake (D2), then one ordered queue per socket.
+//!
+//! The connect middleware runs before socketioxide sends the CONNECT ack. It verifies the token
+//! and registers every event handler there, so an event the client sends right after
+//! connecting always finds its handler (registered in an async connect handler instead, it
+//! could arrive first and be dropped).
+//!
+//! Handlers are synchronous: socketioxide calls them in arrival order, and each one only checks
+//! the rate limit (D24) and puts the event on the socket's queue. One task per socket takes
+//! events off that queue and runs their flows one after another, so a client's `join` is
+//! always handled before the vote it sent next. Payloads are parsed and validated at the edge
+//! ([`lcr_protocol::parse_request`]); anything invalid answers `error` `INVALID_PAYLOAD`.
+
+use std::sync::Arc;
+
+use lcr_protocol::client::{self, context_ids};
+use lcr_protocol::event;
+use lcr_protocol::server::{ErrorContext, ErrorEvent};
+use lcr_protocol::{ErrorCode, PayloadError, Validate, now_millis, parse_request};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{Event, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use tokio::sync::mpsc;
+
+use crate::auth::{self, AuthError};
+use crate::flows::{self, Caller, FlowError, Outbox};
+use crate::runtime::Runtime;
+use crate::session::{RateLimiter, Session};
+
+/// What the per-socket task is asked to do, in arrival order.
+enum Job {
+    Event(&'static str, Value),
+    Unknown(String),
+    Disconnect,
+}
+
+/// Registers the default namespace `/` with authentication and the protocol's handlers.
+pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(io: &SocketIo<A>, rt: Arc<Runtime>, jwt_secret: Arc<str>) {
+    let middleware = move |s: SocketRef<A>, TryData(auth): TryData<Value>| {
+        let rt = rt.clone();
+        let secret = jwt_secret.clone();
+        async move { authenticate(rt, &secret, s, auth.ok()) }
+    };
+    io.ns("/", (async |_: SocketRef<A>| {}).with(middleware));
+}
+
+fn authenticate<A: Adapter>(
+    rt: Arc<Runtime>,
+    secret: &str,
+    s: SocketRef<A>,
+    auth_payload: Option<Value>,
+) -> Result<(), AuthError> {
+    let identity = auth::identify(secret, auth_payload.as_ref(), &s.req_parts().headers)?;
+    let session = Arc::new(Session::new(
+        identity.user_id,
+        s.id.to_string(),
+        RateLimiter::new(rt.settings.rate_limit_events, rt.settings.rate_limit_window),
+    ));
+    let (jobs, queue) = mpsc::unbounded_channel();
+    for name in event::CLIENT_EVENTS {
+        let (jobs, session) = (jobs.clone(), session.clone());
+        s.on(name, move |s: SocketRef<A>, TryData(data): TryData<Value>| {
+            enqueue(&s, &session, &jobs, name, Job::Event(name, data.unwrap_or(Value::Null)));
+            std::future::ready(())
+        });
+    }
+    {
+        let (jobs, session) = (jobs.clone(), session.clone());
+        s.on_fallback(move |s: SocketRef<A>, Event(name): Event| {
+            enqueue(&s, &session, &jobs, "unknown", Job::Unknown(name));
+            std::future::ready(())
+        });
+    }
+    s.on_disconnect(move || {
+        let _ = jobs.send(Job::Disconnect);
+        std::future::ready(())
+    });
+    tokio::spawn(serve_socket(rt, s, session, queue));
+    Ok(())
+}
+
+fn enqueue<A: Adapter>(
+    s: &SocketRef<A>,
+    session: &Session,
+    jobs: &mpsc::UnboundedSender<Job>,
+    name: &str,
+    job: Job,
+) {
+    if !session.allow_event() {
+        let context = match &job {
+            Job::Event(_, data) => context_ids(data),
+            _ => (None, None),
+        };
+        send_error(
+            s,
+            name,
+            context,
+            &FlowError::new(
+                ErrorCode::RateLimited,
+                "too many events from this socket; this one was dropped",
+            ),
+        );
+        return;
+    }
+    let _ = jobs.send(job);
+}
+
+async fn serve_socket<A: Adapter>(
+    rt: Arc<Runtime>,
+    s: SocketRef<A>,
+    session: Arc<Session>,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = queue.recv().await {
+        match job {
+            Job::Event(name, data) => {
+                let caller = Caller {
+                    session: &session,
+                    out: &s,
+                };
+                if let Err(e) = dispatch(&rt, &caller, name, &data).await {
+                    send_error(&s, name, context_ids(&data), &e);
+                }
+            }
+            Job::Unknown(name) => send_error(
+                &s,
+                &name,
+                (None, None),
+                &FlowError::new(
+                    ErrorCode::InvalidPayload,
+                    format!("unknown event {name:?}"),
+                ),
+            ),
+            Job::Disconnect => {
+                flows::leave::disconnect(&rt, &session).await;
+                break;
+            }
+        }
+    }
+}
+
+async fn dispatch(
+    rt: &Runtime,
+    caller: &Caller<'_>,
+    name: &'static str,
+    data: &Value,
+) -> Result<(), FlowError> {
+    match name {
+        event::CONFERENCE_JOIN => flows::join::join(rt, caller, parse(data)?).await,
+        event::CONFERENCE_LEAVE => flows::leave::leave(rt, caller, parse(data)?).await,
+        event::QUESTION_PUSH_LIVE => flows::push::push_live(rt, caller, parse(data)?).await,
+        event::QUESTION_CLOSE => flows::close::close(rt, caller, parse(data)?).await,
+        event::VOTE_SUBMIT => flows::vote::submit(rt, caller, parse::<client::VoteSubmit>(data)?).await,
+        other => Err(FlowError::new(
+            ErrorCode::InvalidPayload,
+            format!("unknown event {other:?}"),
+        )),
+    }
+}
+
+fn parse<T: DeserializeOwned + Validate>(data: &Value) -> Result<T, FlowError> {
+    parse_request(data).map_err(|e: PayloadError| {
+        FlowError::new(ErrorCode::InvalidPayload, format!("invalid payload: {e}"))
+    })
+}
+
+fn send_error<A: Adapter>(
+    s: &SocketRef<A>,
+    event_name: &str,
+    (conference_id, question_id): (Option<String>, Option<String>),
+    e: &FlowError,
+) {
+    let payload = ErrorEvent {
+        code: e.code,
+        message: e.message.clone(),
+        timestamp: now_millis(),
+        context: ErrorContext {
+            event: event_name.to_owned(),
+            conference_id,
+            question_id,
+        },
+    };
+    if let Err(err) = s.emit(event::ERROR, &payload) {
+        tracing::debug!(socket = %s.id, error = %err, "error event not delivered");
+    }
+}
+
+impl<A: Adapter> Outbox for SocketRef<A> {
+    fn send_value(&self, event: &'static str, payload: Value) {
+        if let Err(e) = self.emit(event, &payload) {
+            tracing::debug!(socket = %self.id, event, error = %e, "event not delivered");
+        }
+    }
+
+    fn join_rooms(&self, rooms: Vec<String>) {
+        self.join(rooms);
+    }
+
+    fn leave_rooms(&self, rooms: Vec<String>) {
+        self.leave(rooms);
+    }
+}

@@ -1,0 +1,294 @@
+//! The runtime state of spec §2 behind one trait, with two adapters.
+//!
+//! - [`redis::RedisStore`]: the spec's key design, exactly, with Lua scripts for every step that
+//!   must be atomic (join/leave presence, vote, close). Several nodes share it.
+//! - [`memory::MemoryStore`]: the same semantics in process, the embedded default (one node).
+//!
+//! Every operation is one atomic step of a flow, so the flows in [`crate::flows`] never do
+//! check-then-set across calls.
+
+pub mod keys;
+pub mod memory;
+pub mod redis;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use lcr_protocol::server::{QuestionLive, QuestionOption, VoteFinalResult};
+use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role};
+use serde::{Deserialize, Serialize};
+
+/// A store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis answered with an error or could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    /// A stored value did not have the shape the store wrote.
+    #[error("corrupt value at {key}: {reason}")]
+    Corrupt {
+        /// The key read.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A conference as the runtime sees it: `conference:{id}:host` and `conference:{id}:status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceRuntime {
+    /// The host's user id.
+    pub host_user_id: String,
+    /// DRAFT when no status key is set.
+    pub status: ConferenceStatus,
+}
+
+impl ConferenceRuntime {
+    /// The role `user_id` has in this conference (D3).
+    pub fn role_of(&self, user_id: &str) -> Role {
+        if self.host_user_id == user_id {
+            Role::Host
+        } else {
+            Role::Audience
+        }
+    }
+}
+
+/// Presence after a join or leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceChange {
+    /// True when this was the user's first socket in (or last socket out of) the conference.
+    pub user_changed: bool,
+    /// Audience users present after the change (D9).
+    pub audience_count: u64,
+}
+
+/// Question metadata, cached in `question:{id}:meta` (spec §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionMeta {
+    /// Owning conference.
+    pub conference_id: String,
+    /// The question.
+    pub question_id: String,
+    /// Its text.
+    pub question_text: String,
+    /// Its options.
+    pub options: Vec<QuestionOption>,
+    /// The correct key (never sent before close, D22).
+    pub correct_option: String,
+}
+
+impl QuestionMeta {
+    /// Option keys in question order.
+    pub fn keys(&self) -> Vec<String> {
+        self.options.iter().map(|o| o.key.clone()).collect()
+    }
+}
+
+/// One run of a live question: `conference:{id}:live_question` and `question:{id}:timer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRun {
+    /// The conference.
+    pub conference_id: String,
+    /// The question.
+    pub question_id: String,
+    /// When it went live (ms).
+    pub started_at: Millis,
+    /// When it closes (ms).
+    pub expires_at: Millis,
+    /// Seconds.
+    pub duration: u32,
+}
+
+impl LiveRun {
+    /// The `question:live` payload for this run.
+    pub fn live_payload(&self, meta: &QuestionMeta) -> QuestionLive {
+        QuestionLive {
+            conference_id: self.conference_id.clone(),
+            question_id: self.question_id.clone(),
+            question_text: meta.question_text.clone(),
+            options: meta.options.clone(),
+            duration: self.duration,
+            started_at: self.started_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// What [`RuntimeStore::record_vote`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteOutcome {
+    /// Counted.
+    Accepted {
+        /// The option is the correct one.
+        is_correct: bool,
+    },
+    /// Not counted.
+    Rejected(RejectReason),
+}
+
+/// Running counts of one question (`question:{id}:votes:counts`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tally {
+    /// Sum of the counts.
+    pub total: u64,
+    /// Every option key, zeros included.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// The final result of one run, as persisted (D23: collection `conferencequestionanalytics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalRecord {
+    /// The conference.
+    pub conference_id: String,
+    /// The question.
+    pub question_id: String,
+    /// Accepted votes.
+    pub total_responses: u64,
+    /// Per option.
+    pub option_counts: BTreeMap<String, u64>,
+    /// The correct key.
+    pub correct_option: String,
+    /// Votes for it.
+    pub correct_count: u64,
+    /// Per option, two decimals.
+    pub percentage_breakdown: BTreeMap<String, f64>,
+    /// manual or timeout.
+    pub reason: CloseReason,
+    /// Run start (ms).
+    pub started_at: Millis,
+    /// Close (ms).
+    pub closed_at: Millis,
+    /// When this record was made (ms).
+    pub last_updated: Millis,
+}
+
+impl FinalRecord {
+    /// Builds the record from the counts frozen at close.
+    pub fn new(
+        run: &LiveRun,
+        meta_correct: &str,
+        tally: Tally,
+        correct_count: u64,
+        reason: CloseReason,
+        closed_at: Millis,
+    ) -> Self {
+        let percentage_breakdown = lcr_protocol::server::percentages(&tally.counts, tally.total);
+        FinalRecord {
+            conference_id: run.conference_id.clone(),
+            question_id: run.question_id.clone(),
+            total_responses: tally.total,
+            option_counts: tally.counts,
+            correct_option: meta_correct.to_owned(),
+            correct_count,
+            percentage_breakdown,
+            reason,
+            started_at: run.started_at,
+            closed_at,
+            last_updated: closed_at,
+        }
+    }
+
+    /// The `vote:final_result` payload.
+    pub fn payload(&self) -> VoteFinalResult {
+        VoteFinalResult {
+            conference_id: self.conference_id.clone(),
+            question_id: self.question_id.clone(),
+            total_votes: self.total_responses,
+            option_counts: self.option_counts.clone(),
+            correct_option: self.correct_option.clone(),
+            correct_count: self.correct_count,
+            percentage_breakdown: self.percentage_breakdown.clone(),
+            closed_at: self.closed_at,
+        }
+    }
+
+    /// The field naming this run among pending results.
+    pub fn pending_field(&self) -> String {
+        keys::pending_field(&self.conference_id, &self.question_id, self.started_at)
+    }
+}
+
+/// The runtime state of spec §2. Every method is one atomic step.
+#[async_trait]
+pub trait RuntimeStore: Send + Sync + 'static {
+    /// `"redis"` or `"memory"`.
+    fn kind(&self) -> &'static str;
+    /// Whether the store answers (`/ready`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates or replaces a conference: host key, status key (absent for DRAFT).
+    async fn put_conference(
+        &self,
+        conference_id: &str,
+        host_user_id: &str,
+        status: ConferenceStatus,
+    ) -> StoreResult<()>;
+    /// Host and status, or `None` when the conference is unknown to the runtime.
+    async fn conference(&self, conference_id: &str) -> StoreResult<Option<ConferenceRuntime>>;
+    /// Sets ACTIVE or ENDED.
+    async fn set_status(&self, conference_id: &str, status: ConferenceStatus) -> StoreResult<()>;
+    /// Clears presence when the conference ends (spec §2.5: DEL on conference end).
+    async fn clear_presence(&self, conference_id: &str) -> StoreResult<()>;
+
+    /// One more socket of `user_id` in the conference (spec §7.1 step 4, D9).
+    async fn add_member(
+        &self,
+        conference_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> StoreResult<PresenceChange>;
+    /// One socket of `user_id` fewer (spec §7.2 step 3, §7.3, D9).
+    async fn remove_member(
+        &self,
+        conference_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> StoreResult<PresenceChange>;
+    /// Audience count, through the 10 s cache (spec §7.4).
+    async fn audience_count(&self, conference_id: &str) -> StoreResult<u64>;
+
+    /// `SET NX` the push lock (spec §3.4 step 5); false when held.
+    async fn try_lock_push(&self, conference_id: &str, now: Millis) -> StoreResult<bool>;
+    /// Releases the push lock.
+    async fn unlock_push(&self, conference_id: &str) -> StoreResult<()>;
+    /// The live run, if a question is live.
+    async fn live_question(&self, conference_id: &str) -> StoreResult<Option<LiveRun>>;
+    /// Whether `question:{id}:timer` still belongs to this run (false once closed anywhere).
+    async fn timer_running(&self, run: &LiveRun) -> StoreResult<bool>;
+    /// Spec §4.1 step 5–6: meta, live question, timer, zeroed counts, all at once.
+    async fn start_question(&self, run: &LiveRun, meta: &QuestionMeta) -> StoreResult<()>;
+    /// Cached question metadata.
+    async fn question_meta(&self, question_id: &str) -> StoreResult<Option<QuestionMeta>>;
+
+    /// Spec §5.1 steps 1–6 in D18's order, atomically: host, live, option, duplicate, count.
+    async fn record_vote(
+        &self,
+        conference_id: &str,
+        question_id: &str,
+        user_id: &str,
+        option_key: &str,
+        now: Millis,
+    ) -> StoreResult<VoteOutcome>;
+    /// Current counts of every option.
+    async fn tally(&self, question_id: &str, keys: &[String]) -> StoreResult<Tally>;
+
+    /// Spec §4.3 atomically: if `run` is still live (or expired but never closed), ends it,
+    /// freezes its counts into a pending result and returns it; `None` if already closed.
+    async fn close_question(
+        &self,
+        run: &LiveRun,
+        reason: CloseReason,
+        closed_at: Millis,
+    ) -> StoreResult<Option<FinalRecord>>;
+    /// Final results not yet confirmed written (D23), oldest first.
+    async fn pending_results(&self) -> StoreResult<Vec<FinalRecord>>;
+    /// The write of `record` is confirmed: drop it from pending and delete the run's vote keys
+    /// (spec §4.3 step 6, §6.2), unless the same question is live again.
+    async fn result_persisted(&self, record: &FinalRecord) -> StoreResult<()>;
+}

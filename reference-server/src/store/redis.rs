@@ -1,0 +1,519 @@
+//! The Redis adapter: spec §2's keys, types and TTLs, exactly ([`super::keys`]).
+//!
+//! Every step that reads and then writes is a Lua script (fred `i-scripts`), so a vote, a join
+//! or a close is atomic across any number of server nodes: there is no check-then-set from the
+//! server. Scripts are loaded by hash and reloaded transparently after a Redis restart.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use fred::prelude::*;
+use fred::types::scripts::Script;
+use fred::types::{Expiration, SetOptions};
+use lcr_protocol::server::QuestionOption;
+use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role};
+use serde::Deserialize;
+
+use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
+use super::{
+    ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
+    StoreError, StoreResult, Tally, VoteOutcome,
+};
+
+struct Scripts {
+    join: Script,
+    leave: Script,
+    clear_presence: Script,
+    start: Script,
+    vote: Script,
+    close: Script,
+    persisted: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Scripts {
+            join: Script::from_lua(include_str!("lua/join.lua")),
+            leave: Script::from_lua(include_str!("lua/leave.lua")),
+            clear_presence: Script::from_lua(include_str!("lua/clear_presence.lua")),
+            start: Script::from_lua(include_str!("lua/start.lua")),
+            vote: Script::from_lua(include_str!("lua/vote.lua")),
+            close: Script::from_lua(include_str!("lua/close.lua")),
+            persisted: Script::from_lua(include_str!("lua/persisted.lua")),
+        }
+    }
+}
+
+/// Runtime state in Redis 7, shared by every node given the same URL.
+pub struct RedisStore {
+    pool: Pool,
+    scripts: Scripts,
+}
+
+impl RedisStore {
+    /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
+    /// the first connection. Reconnects by itself afterwards.
+    pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
+        let config = Config::from_url(url)?;
+        let pool = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = std::time::Duration::from_secs(5);
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = std::time::Duration::from_secs(5);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .build_pool(size.max(1))?;
+        pool.init().await?;
+        Ok(RedisStore {
+            pool,
+            scripts: Scripts::new(),
+        })
+    }
+
+    /// The connection pool, for callers that need raw Redis (tests, the Socket.IO adapter).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn eval<R: FromValue>(
+        &self,
+        script: &Script,
+        keys: Vec<String>,
+        args: Vec<Value>,
+    ) -> StoreResult<R> {
+        Ok(script
+            .evalsha_with_reload(self.pool.next(), keys, args)
+            .await?)
+    }
+}
+
+fn corrupt(key: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, field: &str, v: Option<&String>) -> StoreResult<T> {
+    v.and_then(|s| s.parse().ok())
+        .ok_or_else(|| corrupt(key, format!("field {field} missing or not a number")))
+}
+
+fn role_arg(role: Role) -> Value {
+    Value::from(if role == Role::Audience { "1" } else { "0" })
+}
+
+/// The snapshot `close.lua` freezes into `results:pending`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot {
+    conference_id: String,
+    question_id: String,
+    started_at: String,
+    closed_at: String,
+    reason: String,
+    /// HGETALL of votes:counts: field, value, field, value…
+    counts: serde_json::Value,
+    correct: String,
+    options: String,
+    correct_option: String,
+}
+
+impl Snapshot {
+    fn into_record(self) -> StoreResult<FinalRecord> {
+        let key = keys::PENDING_RESULTS;
+        let options: Vec<QuestionOption> =
+            serde_json::from_str(&self.options).map_err(|e| corrupt(key, e.to_string()))?;
+        let flat: Vec<String> = match self.counts {
+            serde_json::Value::Array(items) => items
+                .into_iter()
+                .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
+                .collect(),
+            // cjson encodes an empty table as an object.
+            _ => Vec::new(),
+        };
+        let stored: HashMap<&str, u64> = flat
+            .chunks(2)
+            .filter_map(|kv| Some((kv.first()?.as_str(), kv.get(1)?.parse().ok()?)))
+            .collect();
+        let mut counts: BTreeMap<String, u64> = options
+            .iter()
+            .map(|o| (o.key.clone(), stored.get(o.key.as_str()).copied().unwrap_or(0)))
+            .collect();
+        if options.is_empty() {
+            counts = stored
+                .iter()
+                .filter(|(k, _)| **k != "total")
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect();
+        }
+        let total = stored.get("total").copied().unwrap_or(0);
+        let run = LiveRun {
+            conference_id: self.conference_id,
+            question_id: self.question_id,
+            started_at: self.started_at.parse().map_err(|_| corrupt(key, "startedAt"))?,
+            expires_at: 0,
+            duration: 0,
+        };
+        let reason = CloseReason::parse(&self.reason).ok_or_else(|| corrupt(key, "reason"))?;
+        let closed_at: Millis = self.closed_at.parse().map_err(|_| corrupt(key, "closedAt"))?;
+        Ok(FinalRecord::new(
+            &run,
+            &self.correct_option,
+            Tally { total, counts },
+            self.correct.parse().unwrap_or(0),
+            reason,
+            closed_at,
+        ))
+    }
+}
+
+#[async_trait]
+impl RuntimeStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = self.pool.next().ping(None).await?;
+        Ok(())
+    }
+
+    async fn put_conference(
+        &self,
+        c: &str,
+        host: &str,
+        status: ConferenceStatus,
+    ) -> StoreResult<()> {
+        let client = self.pool.next();
+        let _: () = client.set(keys::host(c), host, None, None, false).await?;
+        self.set_status(c, status).await
+    }
+
+    async fn conference(&self, c: &str) -> StoreResult<Option<ConferenceRuntime>> {
+        let values: Vec<Option<String>> = self
+            .pool
+            .next()
+            .mget(vec![keys::host(c), keys::status(c)])
+            .await?;
+        let mut it = values.into_iter();
+        let (host, status) = (it.next().flatten(), it.next().flatten());
+        let Some(host_user_id) = host else {
+            return Ok(None);
+        };
+        let status = match status {
+            None => ConferenceStatus::Draft,
+            Some(s) => ConferenceStatus::parse(&s)
+                .ok_or_else(|| corrupt(&keys::status(c), format!("unknown status {s}")))?,
+        };
+        Ok(Some(ConferenceRuntime {
+            host_user_id,
+            status,
+        }))
+    }
+
+    async fn set_status(&self, c: &str, status: ConferenceStatus) -> StoreResult<()> {
+        let client = self.pool.next();
+        if status.is_runtime_status() {
+            let _: () = client
+                .set(keys::status(c), status.as_str(), None, None, false)
+                .await?;
+        } else {
+            let _: () = client.del(keys::status(c)).await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_presence(&self, c: &str) -> StoreResult<()> {
+        let _: i64 = self
+            .eval(
+                &self.scripts.clear_presence,
+                vec![
+                    keys::audience_sockets(c),
+                    keys::audience(c),
+                    keys::audience_count(c),
+                ],
+                vec![c.into()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn add_member(&self, c: &str, u: &str, role: Role) -> StoreResult<PresenceChange> {
+        let (first, count): (i64, u64) = self
+            .eval(
+                &self.scripts.join,
+                presence_keys(c, u),
+                vec![u.into(), c.into(), role_arg(role)],
+            )
+            .await?;
+        Ok(PresenceChange {
+            user_changed: first == 1,
+            audience_count: count,
+        })
+    }
+
+    async fn remove_member(&self, c: &str, u: &str, role: Role) -> StoreResult<PresenceChange> {
+        let (last, count): (i64, u64) = self
+            .eval(
+                &self.scripts.leave,
+                presence_keys(c, u),
+                vec![u.into(), c.into(), role_arg(role)],
+            )
+            .await?;
+        Ok(PresenceChange {
+            user_changed: last == 1,
+            audience_count: count,
+        })
+    }
+
+    async fn audience_count(&self, c: &str) -> StoreResult<u64> {
+        let client = self.pool.next();
+        let cached: Option<u64> = client.get(keys::audience_count(c)).await?;
+        if let Some(n) = cached {
+            return Ok(n);
+        }
+        let n: u64 = client.scard(keys::audience(c)).await?;
+        let _: () = client
+            .set(
+                keys::audience_count(c),
+                n,
+                Some(Expiration::EX(keys::AUDIENCE_COUNT_TTL_SECS)),
+                None,
+                false,
+            )
+            .await?;
+        Ok(n)
+    }
+
+    async fn try_lock_push(&self, c: &str, now: Millis) -> StoreResult<bool> {
+        let set: Option<String> = self
+            .pool
+            .next()
+            .set(
+                keys::push_lock(c),
+                now,
+                Some(Expiration::PX(PUSH_LOCK_TTL_MS)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn unlock_push(&self, c: &str) -> StoreResult<()> {
+        let _: () = self.pool.next().del(keys::push_lock(c)).await?;
+        Ok(())
+    }
+
+    async fn live_question(&self, c: &str) -> StoreResult<Option<LiveRun>> {
+        let key = keys::live_question(c);
+        let h: HashMap<String, String> = self.pool.next().hgetall(&key).await?;
+        let Some(question_id) = h.get("questionId") else {
+            return Ok(None);
+        };
+        Ok(Some(LiveRun {
+            conference_id: c.to_owned(),
+            question_id: question_id.clone(),
+            started_at: parse_num(&key, "startedAt", h.get("startedAt"))?,
+            expires_at: parse_num(&key, "expiresAt", h.get("expiresAt"))?,
+            duration: parse_num(&key, "duration", h.get("duration"))?,
+        }))
+    }
+
+    async fn timer_running(&self, run: &LiveRun) -> StoreResult<bool> {
+        let started: Option<Millis> = self
+            .pool
+            .next()
+            .hget(keys::timer(&run.question_id), "startedAt")
+            .await?;
+        Ok(started == Some(run.started_at))
+    }
+
+    async fn start_question(&self, run: &LiveRun, meta: &QuestionMeta) -> StoreResult<()> {
+        let q = &run.question_id;
+        let options = serde_json::to_string(&meta.options).unwrap_or_else(|_| "[]".into());
+        let meta_ttl = QUESTION_KEYS_TTL_MS.max(run.duration as i64 * 1000 + 60_000);
+        let mut args: Vec<Value> = vec![
+            run.conference_id.as_str().into(),
+            q.as_str().into(),
+            meta.question_text.as_str().into(),
+            options.into(),
+            meta.correct_option.as_str().into(),
+            run.started_at.into(),
+            run.expires_at.into(),
+            (run.duration as i64).into(),
+            meta_ttl.into(),
+            (run.expires_at + QUESTION_KEYS_TTL_MS).into(),
+        ];
+        args.extend(meta.options.iter().map(|o| Value::from(o.key.as_str())));
+        let _: i64 = self
+            .eval(
+                &self.scripts.start,
+                vec![
+                    keys::meta(q),
+                    keys::live_question(&run.conference_id),
+                    keys::timer(q),
+                    keys::counts(q),
+                    keys::voters(q),
+                    keys::correct(q),
+                ],
+                args,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn question_meta(&self, q: &str) -> StoreResult<Option<QuestionMeta>> {
+        let key = keys::meta(q);
+        let h: HashMap<String, String> = self.pool.next().hgetall(&key).await?;
+        let (Some(c), Some(text), Some(options), Some(correct)) = (
+            h.get("conferenceId"),
+            h.get("questionText"),
+            h.get("options"),
+            h.get("correctOption"),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(QuestionMeta {
+            conference_id: c.clone(),
+            question_id: q.to_owned(),
+            question_text: text.clone(),
+            options: serde_json::from_str(options).map_err(|e| corrupt(&key, e.to_string()))?,
+            correct_option: correct.clone(),
+        }))
+    }
+
+    async fn record_vote(
+        &self,
+        c: &str,
+        q: &str,
+        u: &str,
+        option: &str,
+        now: Millis,
+    ) -> StoreResult<VoteOutcome> {
+        let (verdict, detail): (String, Value) = self
+            .eval(
+                &self.scripts.vote,
+                vec![
+                    keys::host(c),
+                    keys::live_question(c),
+                    keys::meta(q),
+                    keys::voters(q),
+                    keys::counts(q),
+                    keys::correct(q),
+                    keys::vote_lock(q, u),
+                ],
+                vec![
+                    u.into(),
+                    q.into(),
+                    option.into(),
+                    now.into(),
+                    QUESTION_KEYS_TTL_MS.into(),
+                ],
+            )
+            .await?;
+        if verdict == "accepted" {
+            let correct = detail.as_i64().unwrap_or(0) == 1;
+            return Ok(VoteOutcome::Accepted {
+                is_correct: correct,
+            });
+        }
+        let reason = detail
+            .as_string()
+            .and_then(|r| RejectReason::parse(&r))
+            .ok_or_else(|| corrupt(&keys::counts(q), "vote script answered nonsense"))?;
+        Ok(VoteOutcome::Rejected(reason))
+    }
+
+    async fn tally(&self, q: &str, option_keys: &[String]) -> StoreResult<Tally> {
+        let mut fields = vec!["total".to_owned()];
+        fields.extend(option_keys.iter().cloned());
+        let values: Vec<Option<u64>> = self.pool.next().hmget(keys::counts(q), fields).await?;
+        let mut it = values.into_iter();
+        let total = it.next().flatten().unwrap_or(0);
+        let counts = option_keys
+            .iter()
+            .cloned()
+            .zip(it.map(|v| v.unwrap_or(0)))
+            .collect();
+        Ok(Tally { total, counts })
+    }
+
+    async fn close_question(
+        &self,
+        run: &LiveRun,
+        reason: CloseReason,
+        closed_at: Millis,
+    ) -> StoreResult<Option<FinalRecord>> {
+        let q = &run.question_id;
+        let field = keys::pending_field(&run.conference_id, q, run.started_at);
+        let snapshot: Option<String> = self
+            .eval(
+                &self.scripts.close,
+                vec![
+                    keys::live_question(&run.conference_id),
+                    keys::timer(q),
+                    keys::counts(q),
+                    keys::correct(q),
+                    keys::meta(q),
+                    keys::PENDING_RESULTS.to_owned(),
+                ],
+                vec![
+                    q.as_str().into(),
+                    run.started_at.into(),
+                    closed_at.into(),
+                    reason.as_str().into(),
+                    field.into(),
+                    run.conference_id.as_str().into(),
+                ],
+            )
+            .await?;
+        snapshot.map(|s| parse_snapshot(&s)).transpose()
+    }
+
+    async fn pending_results(&self) -> StoreResult<Vec<FinalRecord>> {
+        let all: HashMap<String, String> =
+            self.pool.next().hgetall(keys::PENDING_RESULTS).await?;
+        let mut records = all
+            .values()
+            .map(|s| parse_snapshot(s))
+            .collect::<StoreResult<Vec<_>>>()?;
+        records.sort_by_key(|r| r.closed_at);
+        Ok(records)
+    }
+
+    async fn result_persisted(&self, record: &FinalRecord) -> StoreResult<()> {
+        let q = &record.question_id;
+        let _: i64 = self
+            .eval(
+                &self.scripts.persisted,
+                vec![
+                    keys::PENDING_RESULTS.to_owned(),
+                    keys::live_question(&record.conference_id),
+                    keys::counts(q),
+                    keys::voters(q),
+                    keys::correct(q),
+                ],
+                vec![record.pending_field().into(), q.as_str().into()],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn presence_keys(c: &str, u: &str) -> Vec<String> {
+    vec![
+        keys::audience_sockets(c),
+        keys::audience(c),
+        keys::user_conferences(u),
+        keys::audience_count(c),
+    ]
+}
+
+fn parse_snapshot(s: &str) -> StoreResult<FinalRecord> {
+    serde_json::from_str::<Snapshot>(s)
+        .map_err(|e| corrupt(keys::PENDING_RESULTS, e.to_string()))?
+        .into_record()
+}
