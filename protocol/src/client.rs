@@ -43,9 +43,18 @@ pub struct QuestionPushLive {
     pub conference_id: String,
     /// The question to put live.
     pub question_id: String,
-    /// Whole seconds, 1 to 3600 (D15); absent means 45.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<serde_json::Number>,
+    /// Whole seconds, 1 to 3600 (D15); absent means 45, an explicit `null` is invalid.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration: Option<serde_json::Value>,
+}
+
+/// Deserializes a field that is present, `null` included (absent fields use `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 impl QuestionPushLive {
@@ -53,7 +62,7 @@ impl QuestionPushLive {
     pub fn duration_secs(&self) -> u32 {
         self.duration
             .as_ref()
-            .and_then(serde_json::Number::as_u64)
+            .and_then(serde_json::Value::as_u64)
             .map_or(DEFAULT_DURATION_SECS, |d| d as u32)
     }
 }

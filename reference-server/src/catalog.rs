@@ -18,6 +18,15 @@ pub enum CatalogError {
     /// The backing database failed.
     #[error("catalog backend: {0}")]
     Backend(String),
+    /// A question id already belongs to another conference. The runtime keys of spec §2 are
+    /// `question:{questionId}:…`, so question ids must be unique across conferences.
+    #[error("questionId {question_id} already belongs to conference {conference_id}")]
+    QuestionTaken {
+        /// The question id.
+        question_id: String,
+        /// The conference that has it.
+        conference_id: String,
+    },
 }
 
 /// A conference as the catalog knows it.
@@ -84,10 +93,21 @@ impl Catalog for MemoryCatalog {
         spec: &ConferenceSpec,
         status: ConferenceStatus,
     ) -> Result<(), CatalogError> {
-        self.conferences
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(conference_id.to_owned(), (spec.clone(), status));
+        let mut map = self.conferences.write().unwrap_or_else(|p| p.into_inner());
+        for (other, (other_spec, _)) in map.iter().filter(|(id, _)| *id != conference_id) {
+            if let Some(q) = spec.questions.iter().find(|q| {
+                other_spec
+                    .questions
+                    .iter()
+                    .any(|o| o.question_id == q.question_id)
+            }) {
+                return Err(CatalogError::QuestionTaken {
+                    question_id: q.question_id.clone(),
+                    conference_id: other.clone(),
+                });
+            }
+        }
+        map.insert(conference_id.to_owned(), (spec.clone(), status));
         Ok(())
     }
 

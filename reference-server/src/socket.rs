@@ -5,6 +5,12 @@
 //! connecting always finds its handler (registered in an async connect handler instead, it
 //! could arrive first and be dropped).
 //!
+//! A second trap of the same kind: socketioxide sends the CONNECT ack *before* it marks the socket
+//! connected, and `emit` refuses to send to a socket not marked connected. A fast client's first
+//! event can be handled inside that window, and its answer was lost (seen in tests: the sender
+//! was in the room, but `conference:joined` never reached it). The per-socket task therefore
+//! waits for the mark before it handles anything.
+//!
 //! Handlers are synchronous: socketioxide calls them in arrival order, and each one only checks
 //! the rate limit (D24) and puts the event on the socket's queue. One task per socket takes
 //! events off that queue and runs their flows one after another, so a client's `join` is
@@ -114,6 +120,10 @@ async fn serve_socket<A: Adapter>(
     session: Arc<Session>,
     mut queue: mpsc::UnboundedReceiver<Job>,
 ) {
+    if !wait_until_connected(&s).await {
+        tracing::debug!(socket = %s.id, "socket never completed its connection");
+        return;
+    }
     while let Some(job) = queue.recv().await {
         match job {
             Job::Event(name, data) => {
@@ -140,6 +150,17 @@ async fn serve_socket<A: Adapter>(
             }
         }
     }
+}
+
+/// Waits (up to 10 s) for socketioxide to mark the socket connected after its CONNECT ack.
+async fn wait_until_connected<A: Adapter>(s: &SocketRef<A>) -> bool {
+    for _ in 0..10_000 {
+        if s.connected() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    false
 }
 
 async fn dispatch(

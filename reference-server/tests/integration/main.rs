@@ -1,0 +1,15 @@
+//! Integration tests of the reference server: every flow and rejection, on both stores, against
+//! real Redis processes and real Socket.IO connections.
+
+mod harness;
+
+mod auth;
+mod bad_input;
+mod binary;
+mod concurrency;
+mod control_api;
+mod interop_js;
+mod presence;
+mod questions;
+mod redis_keys;
+mod votes;
