@@ -106,9 +106,9 @@ impl Validate for QuestionPushLive {
         check_id("conferenceId", &self.conference_id)?;
         check_id("questionId", &self.question_id)?;
         if let Some(d) = &self.duration {
-            let ok = d
-                .as_u64()
-                .is_some_and(|d| (MIN_DURATION_SECS as u64..=MAX_DURATION_SECS as u64).contains(&d));
+            let ok = d.as_u64().is_some_and(|d| {
+                (MIN_DURATION_SECS as u64..=MAX_DURATION_SECS as u64).contains(&d)
+            });
             if !ok {
                 return Err(PayloadError::Invalid {
                     field: "duration",

@@ -40,7 +40,9 @@ pub struct Identity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// No token in the handshake.
-    #[error("missing token: send auth {{ \"token\": \"<jwt>\" }} or an Authorization: Bearer header")]
+    #[error(
+        "missing token: send auth {{ \"token\": \"<jwt>\" }} or an Authorization: Bearer header"
+    )]
     Missing,
     /// Bad signature, bad algorithm, expired, malformed.
     #[error("invalid token: {0}")]

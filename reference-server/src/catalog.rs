@@ -51,8 +51,10 @@ pub trait Catalog: Send + Sync + 'static {
         status: ConferenceStatus,
     ) -> Result<(), CatalogError>;
     /// The conference, if it exists.
-    async fn conference(&self, conference_id: &str)
-    -> Result<Option<ConferenceRecord>, CatalogError>;
+    async fn conference(
+        &self,
+        conference_id: &str,
+    ) -> Result<Option<ConferenceRecord>, CatalogError>;
     /// One question of one conference.
     async fn question(
         &self,
@@ -116,11 +118,13 @@ impl Catalog for MemoryCatalog {
         conference_id: &str,
     ) -> Result<Option<ConferenceRecord>, CatalogError> {
         let map = self.conferences.read().unwrap_or_else(|p| p.into_inner());
-        Ok(map.get(conference_id).map(|(spec, status)| ConferenceRecord {
-            host_user_id: spec.host_user_id.clone(),
-            status: *status,
-            question_count: spec.questions.len(),
-        }))
+        Ok(map
+            .get(conference_id)
+            .map(|(spec, status)| ConferenceRecord {
+                host_user_id: spec.host_user_id.clone(),
+                status: *status,
+                question_count: spec.questions.len(),
+            }))
     }
 
     async fn question(

@@ -87,7 +87,11 @@ async fn require_admin(State(state): State<AdminState>, req: Request, next: Next
         Some(t) if constant_time_eq(t.trim().as_bytes(), state.token.as_bytes()) => {
             next.run(req).await
         }
-        Some(_) => error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "wrong admin token"),
+        Some(_) => error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "wrong admin token",
+        ),
         None => error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
@@ -144,7 +148,9 @@ async fn ready(State(state): State<AdminState>) -> Response {
         Ok(()) => Json(json!({ "ready": true, "store": state.rt.store.kind() })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ready": false, "store": state.rt.store.kind(), "message": e.to_string() })),
+            Json(
+                json!({ "ready": false, "store": state.rt.store.kind(), "message": e.to_string() }),
+            ),
         )
             .into_response(),
     }

@@ -121,7 +121,11 @@ impl Persister {
         for record in pending {
             let written = self.sink.write(&record).await;
             let confirmed = match written {
-                Ok(()) => self.store.result_persisted(&record).await.map_err(|e| e.to_string()),
+                Ok(()) => self
+                    .store
+                    .result_persisted(&record)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             match confirmed {

@@ -14,16 +14,27 @@ pub trait Rooms: Send + Sync + 'static {
     async fn clear(&self, room: String);
 }
 
+/// The default namespace. `SocketIo::to` panics once it is gone (after `close()` at shutdown,
+/// while disconnects still run), so every broadcast goes through `of`, which does not.
+const NAMESPACE: &str = "/";
+
 #[async_trait]
 impl<A: Adapter> Rooms for SocketIo<A> {
     async fn broadcast(&self, room: String, event: &'static str, payload: serde_json::Value) {
-        if let Err(e) = self.to(room.clone()).emit(event, &payload).await {
+        let Some(ns) = self.of(NAMESPACE) else {
+            tracing::debug!(%room, event, "namespace closed; broadcast dropped");
+            return;
+        };
+        if let Err(e) = ns.to(room.clone()).emit(event, &payload).await {
             tracing::warn!(%room, event, error = %e, "broadcast failed");
         }
     }
 
     async fn clear(&self, room: String) {
-        if let Err(e) = self.to(room.clone()).leave(room.clone()).await {
+        let Some(ns) = self.of(NAMESPACE) else {
+            return;
+        };
+        if let Err(e) = ns.to(room.clone()).leave(room.clone()).await {
             tracing::warn!(%room, error = ?e, "leaving room failed");
         }
     }

@@ -85,7 +85,9 @@ impl Runtime {
 
     /// This runtime as an `Arc`, for tasks that outlive a flow.
     pub(crate) fn self_arc(&self) -> Arc<Runtime> {
-        self.me.upgrade().expect("runtime is alive while its flows run")
+        self.me
+            .upgrade()
+            .expect("runtime is alive while its flows run")
     }
 
     /// Sends `payload` as `event` to every socket in `room`.
@@ -107,12 +109,16 @@ impl Runtime {
         if let Some(c) = self.store.conference(conference_id).await? {
             return Ok(c);
         }
-        let record = self.catalog.conference(conference_id).await?.ok_or_else(|| {
-            FlowError::new(
-                ErrorCode::ConferenceNotFound,
-                format!("conference {conference_id} does not exist"),
-            )
-        })?;
+        let record = self
+            .catalog
+            .conference(conference_id)
+            .await?
+            .ok_or_else(|| {
+                FlowError::new(
+                    ErrorCode::ConferenceNotFound,
+                    format!("conference {conference_id} does not exist"),
+                )
+            })?;
         self.store
             .put_conference(conference_id, &record.host_user_id, record.status)
             .await?;

@@ -143,9 +143,14 @@ async fn connect_store(config: &StoreConfig) -> Result<Arc<dyn RuntimeStore>, Se
 /// Starts a server and returns once it listens.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let store = connect_store(&config.store).await?;
-    let persister = Persister::new(store.clone(), Arc::new(JsonlSink::new(&config.results_file)));
+    let persister = Persister::new(
+        store.clone(),
+        Arc::new(JsonlSink::new(&config.results_file)),
+    );
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PAYLOAD_BYTES)
+        .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
+        .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
         .max_buffer_size(4096)
         .build_layer();
     let runtime = Runtime::new(

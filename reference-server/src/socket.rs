@@ -44,7 +44,11 @@ enum Job {
 }
 
 /// Registers the default namespace `/` with authentication and the protocol's handlers.
-pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(io: &SocketIo<A>, rt: Arc<Runtime>, jwt_secret: Arc<str>) {
+pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
+    io: &SocketIo<A>,
+    rt: Arc<Runtime>,
+    jwt_secret: Arc<str>,
+) {
     let middleware = move |s: SocketRef<A>, TryData(auth): TryData<Value>| {
         let rt = rt.clone();
         let secret = jwt_secret.clone();
@@ -68,10 +72,19 @@ fn authenticate<A: Adapter>(
     let (jobs, queue) = mpsc::unbounded_channel();
     for name in event::CLIENT_EVENTS {
         let (jobs, session) = (jobs.clone(), session.clone());
-        s.on(name, move |s: SocketRef<A>, TryData(data): TryData<Value>| {
-            enqueue(&s, &session, &jobs, name, Job::Event(name, data.unwrap_or(Value::Null)));
-            std::future::ready(())
-        });
+        s.on(
+            name,
+            move |s: SocketRef<A>, TryData(data): TryData<Value>| {
+                enqueue(
+                    &s,
+                    &session,
+                    &jobs,
+                    name,
+                    Job::Event(name, data.unwrap_or(Value::Null)),
+                );
+                std::future::ready(())
+            },
+        );
     }
     {
         let (jobs, session) = (jobs.clone(), session.clone());
@@ -139,10 +152,7 @@ async fn serve_socket<A: Adapter>(
                 &s,
                 &name,
                 (None, None),
-                &FlowError::new(
-                    ErrorCode::InvalidPayload,
-                    format!("unknown event {name:?}"),
-                ),
+                &FlowError::new(ErrorCode::InvalidPayload, format!("unknown event {name:?}")),
             ),
             Job::Disconnect => {
                 flows::leave::disconnect(&rt, &session).await;
@@ -174,7 +184,9 @@ async fn dispatch(
         event::CONFERENCE_LEAVE => flows::leave::leave(rt, caller, parse(data)?).await,
         event::QUESTION_PUSH_LIVE => flows::push::push_live(rt, caller, parse(data)?).await,
         event::QUESTION_CLOSE => flows::close::close(rt, caller, parse(data)?).await,
-        event::VOTE_SUBMIT => flows::vote::submit(rt, caller, parse::<client::VoteSubmit>(data)?).await,
+        event::VOTE_SUBMIT => {
+            flows::vote::submit(rt, caller, parse::<client::VoteSubmit>(data)?).await
+        }
         other => Err(FlowError::new(
             ErrorCode::InvalidPayload,
             format!("unknown event {other:?}"),

@@ -264,8 +264,8 @@ async fn connect_inner(cfg: &ClientConfig) -> Result<(Client, Events), ConnectEr
     }
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut request = format!("ws://{authority}/socket.io/?EIO=4&transport=websocket")
-        .into_client_request()?;
+    let mut request =
+        format!("ws://{authority}/socket.io/?EIO=4&transport=websocket").into_client_request()?;
     for (k, v) in &cfg.headers {
         let name = tokio_tungstenite::tungstenite::http::HeaderName::try_from(k.as_str())
             .map_err(|e| ConnectError::Protocol(e.to_string()))?;
@@ -282,7 +282,11 @@ async fn connect_inner(cfg: &ClientConfig) -> Result<(Client, Events), ConnectEr
 
     match read_frame(&mut ws).await? {
         Frame::Open(_) => {}
-        other => return Err(ConnectError::Protocol(format!("expected OPEN, got {other:?}"))),
+        other => {
+            return Err(ConnectError::Protocol(format!(
+                "expected OPEN, got {other:?}"
+            )));
+        }
     }
     ws.send(Message::text(packet::encode_connect(cfg.auth.as_ref())))
         .await?;

@@ -44,7 +44,9 @@ impl From<crate::store::StoreError> for AdminError {
 impl From<crate::catalog::CatalogError> for AdminError {
     fn from(e: crate::catalog::CatalogError) -> Self {
         match e {
-            crate::catalog::CatalogError::QuestionTaken { .. } => AdminError::Conflict(e.to_string()),
+            crate::catalog::CatalogError::QuestionTaken { .. } => {
+                AdminError::Conflict(e.to_string())
+            }
             crate::catalog::CatalogError::Backend(_) => AdminError::Unavailable(e.to_string()),
         }
     }

@@ -5,7 +5,7 @@
 //!    (`CONFERENCE_ENDED`); DRAFT may be joined.
 //! 3. Join `conference:{id}`, and `host:{id}` for the host.
 //! 4. Presence: the audience set counts users, not sockets (D9).
-//! 5–6. `conference:joined` to the sender with status, live question (D13) and audience count.
+//! 5. (with 6) `conference:joined` to the sender with status, live question (D13) and audience count.
 //! 7. `audience:joined` to the host room for an audience user's first socket (D10).
 //! 8. `audience:count` to the room, coalesced (D11).
 

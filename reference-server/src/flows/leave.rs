@@ -2,7 +2,7 @@
 //!
 //! 1. userId from the socket.
 //! 2. Leave `conference:{id}` and `host:{id}`.
-//! 3–4. Presence: the user leaves the audience when its last socket leaves (D9).
+//! 3. (with 4) Presence: the user leaves the audience when its last socket leaves (D9).
 //! 5. `conference:left` to the sender, also when the socket had not joined (D12).
 //! 6. `audience:left` to the host room for an audience user's last socket (D10).
 //! 7. `audience:count` to the room, coalesced (D11).

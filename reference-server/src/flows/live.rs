@@ -202,7 +202,8 @@ async fn drive(
         while k < run.duration && now_millis() >= run.started_at + i64::from(k + 1) * 1000 {
             k += 1;
         }
-        let next_tick = (k < run.duration).then(|| instant_at(run.started_at + i64::from(k) * 1000));
+        let next_tick =
+            (k < run.duration).then(|| instant_at(run.started_at + i64::from(k) * 1000));
         let flush_at = results.due();
         tokio::select! {
             biased;

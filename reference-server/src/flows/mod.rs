@@ -55,14 +55,20 @@ impl FlowError {
 impl From<StoreError> for FlowError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store call failed");
-        FlowError::new(ErrorCode::Timeout, format!("runtime store unavailable: {e}"))
+        FlowError::new(
+            ErrorCode::Timeout,
+            format!("runtime store unavailable: {e}"),
+        )
     }
 }
 
 impl From<CatalogError> for FlowError {
     fn from(e: CatalogError) -> Self {
         tracing::error!(error = %e, "catalog call failed");
-        FlowError::new(ErrorCode::Timeout, format!("question source unavailable: {e}"))
+        FlowError::new(
+            ErrorCode::Timeout,
+            format!("question source unavailable: {e}"),
+        )
     }
 }
 

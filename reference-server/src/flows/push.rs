@@ -7,7 +7,7 @@
 //! 3. `SET NX` the push lock (`OPERATION_IN_PROGRESS` when held).
 //! 4. A live question is closed through the full close flow first (D14); pushing the question
 //!    that is live now answers `OPERATION_IN_PROGRESS`.
-//! 5–6. Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
+//! 5. (with 6) Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
 //! 7. `question:live` to the conference room (never `correctOption`, D22).
 //! 8. The timer starts ([`super::live`]).
 //! 9. The lock is released, whatever happened.

@@ -221,7 +221,11 @@ impl RuntimeStore for MemoryStore {
 
     async fn live_question(&self, c: &str) -> StoreResult<Option<LiveRun>> {
         let now = now_millis();
-        Ok(self.with(|s| s.conferences.get(c).and_then(|conf| conf.live_at(now).cloned())))
+        Ok(self.with(|s| {
+            s.conferences
+                .get(c)
+                .and_then(|conf| conf.live_at(now).cloned())
+        }))
     }
 
     async fn timer_running(&self, run: &LiveRun) -> StoreResult<bool> {
@@ -322,9 +326,8 @@ impl RuntimeStore for MemoryStore {
             let field =
                 super::keys::pending_field(&run.conference_id, &run.question_id, run.started_at);
             let conf = s.conf(&run.conference_id);
-            let is_run = |l: &LiveRun| {
-                l.question_id == run.question_id && l.started_at == run.started_at
-            };
+            let is_run =
+                |l: &LiveRun| l.question_id == run.question_id && l.started_at == run.started_at;
             // Same decision as close.lua: a live key that is another run means "already closed";
             // no live key (closed, or expired by its TTL) needs the counts to be unfrozen still.
             match conf.live_at(now) {

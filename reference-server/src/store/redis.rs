@@ -139,7 +139,12 @@ impl Snapshot {
             .collect();
         let mut counts: BTreeMap<String, u64> = options
             .iter()
-            .map(|o| (o.key.clone(), stored.get(o.key.as_str()).copied().unwrap_or(0)))
+            .map(|o| {
+                (
+                    o.key.clone(),
+                    stored.get(o.key.as_str()).copied().unwrap_or(0),
+                )
+            })
             .collect();
         if options.is_empty() {
             counts = stored
@@ -152,12 +157,18 @@ impl Snapshot {
         let run = LiveRun {
             conference_id: self.conference_id,
             question_id: self.question_id,
-            started_at: self.started_at.parse().map_err(|_| corrupt(key, "startedAt"))?,
+            started_at: self
+                .started_at
+                .parse()
+                .map_err(|_| corrupt(key, "startedAt"))?,
             expires_at: 0,
             duration: 0,
         };
         let reason = CloseReason::parse(&self.reason).ok_or_else(|| corrupt(key, "reason"))?;
-        let closed_at: Millis = self.closed_at.parse().map_err(|_| corrupt(key, "closedAt"))?;
+        let closed_at: Millis = self
+            .closed_at
+            .parse()
+            .map_err(|_| corrupt(key, "closedAt"))?;
         Ok(FinalRecord::new(
             &run,
             &self.correct_option,
@@ -474,8 +485,7 @@ impl RuntimeStore for RedisStore {
     }
 
     async fn pending_results(&self) -> StoreResult<Vec<FinalRecord>> {
-        let all: HashMap<String, String> =
-            self.pool.next().hgetall(keys::PENDING_RESULTS).await?;
+        let all: HashMap<String, String> = self.pool.next().hgetall(keys::PENDING_RESULTS).await?;
         let mut records = all
             .values()
             .map(|s| parse_snapshot(s))

@@ -17,7 +17,10 @@ fn refused(r: Result<Actor, ConnectError>) -> serde_json::Value {
 fn assert_unauthorized(v: &serde_json::Value) {
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
     assert_eq!(v["data"]["code"], "UNAUTHORIZED", "{v}");
-    assert!(v["data"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(
+        v["data"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
 }
 
 fn exp_in(secs: i64) -> u64 {
@@ -27,8 +30,26 @@ fn exp_in(secs: i64) -> u64 {
 async fn bad_tokens_are_refused(store: Store) {
     let env = Env::start(store).await;
     let url = env.url();
-    let expired = encode(JWT_SECRET, &Claims { user_id: Some("u".into()), sub: None, account_type: None, exp: exp_in(-60) }).unwrap();
-    let wrong_secret = encode("not-the-secret", &Claims { user_id: Some("u".into()), sub: None, account_type: None, exp: exp_in(60) }).unwrap();
+    let expired = encode(
+        JWT_SECRET,
+        &Claims {
+            user_id: Some("u".into()),
+            sub: None,
+            account_type: None,
+            exp: exp_in(-60),
+        },
+    )
+    .unwrap();
+    let wrong_secret = encode(
+        "not-the-secret",
+        &Claims {
+            user_id: Some("u".into()),
+            sub: None,
+            account_type: None,
+            exp: exp_in(60),
+        },
+    )
+    .unwrap();
     // alg: none, unsigned.
     let b64 = |s: &str| {
         use std::fmt::Write;
@@ -36,16 +57,41 @@ async fn bad_tokens_are_refused(store: Store) {
         let bytes = s.as_bytes();
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
             for i in 0..=chunk.len() {
                 let _ = out.write_char(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }
         }
         out
     };
-    let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&format!(r#"{{"userId":"u","exp":{}}}"#, exp_in(60))));
-    let epoch_exp = encode(JWT_SECRET, &Claims { user_id: Some("u".into()), sub: None, account_type: None, exp: 0 }).unwrap();
-    let bad_user = encode(JWT_SECRET, &Claims { user_id: Some("has space".into()), sub: None, account_type: None, exp: exp_in(60) }).unwrap();
+    let none = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&format!(r#"{{"userId":"u","exp":{}}}"#, exp_in(60)))
+    );
+    let epoch_exp = encode(
+        JWT_SECRET,
+        &Claims {
+            user_id: Some("u".into()),
+            sub: None,
+            account_type: None,
+            exp: 0,
+        },
+    )
+    .unwrap();
+    let bad_user = encode(
+        JWT_SECRET,
+        &Claims {
+            user_id: Some("has space".into()),
+            sub: None,
+            account_type: None,
+            exp: exp_in(60),
+        },
+    )
+    .unwrap();
     for (what, auth) in [
         ("missing token", json!({})),
         ("garbage", json!({"token": "not-a-jwt"})),
@@ -56,7 +102,10 @@ async fn bad_tokens_are_refused(store: Store) {
         ("bad userId", json!({"token": bad_user})),
         ("token not a string", json!({"token": 42})),
     ] {
-        let v = refused(env.actor_with("x", ClientConfig::new(url.clone()).auth(auth)).await);
+        let v = refused(
+            env.actor_with("x", ClientConfig::new(url.clone()).auth(auth))
+                .await,
+        );
         assert_unauthorized(&v);
         eprintln!("{what}: {v}");
     }
@@ -68,13 +117,31 @@ async fn bad_tokens_are_refused(store: Store) {
 async fn sub_claim_and_bearer_header_are_accepted(store: Store) {
     let env = Env::start(store).await;
     let cid = env.active_conference("hana").await;
-    let by_sub = encode(JWT_SECRET, &Claims { user_id: None, sub: Some("sam".into()), account_type: Some("user".into()), exp: exp_in(60) }).unwrap();
-    let mut sam = env.actor_with("sam", ClientConfig::new(env.url()).auth(json!({"token": by_sub}))).await.unwrap();
+    let by_sub = encode(
+        JWT_SECRET,
+        &Claims {
+            user_id: None,
+            sub: Some("sam".into()),
+            account_type: Some("user".into()),
+            exp: exp_in(60),
+        },
+    )
+    .unwrap();
+    let mut sam = env
+        .actor_with(
+            "sam",
+            ClientConfig::new(env.url()).auth(json!({"token": by_sub})),
+        )
+        .await
+        .unwrap();
     let joined = sam.join(&cid).await;
     assert_eq!(joined["role"], "AUDIENCE");
     let token = lcr_protocol::token::mint(JWT_SECRET, "hana", 60).unwrap();
     let mut hana = env
-        .actor_with("hana", ClientConfig::new(env.url()).header("Authorization", format!("Bearer {token}")))
+        .actor_with(
+            "hana",
+            ClientConfig::new(env.url()).header("Authorization", format!("Bearer {token}")),
+        )
         .await
         .unwrap();
     let joined = hana.join(&cid).await;
@@ -86,7 +153,10 @@ async fn client_role_is_ignored(store: Store) {
     let env = Env::start(store).await;
     let cid = env.active_conference("hana").await;
     let mut alex = env.actor("alex").await;
-    alex.emit(lcr_protocol::event::CONFERENCE_JOIN, json!({"conferenceId": cid, "role": "HOST"}));
+    alex.emit(
+        lcr_protocol::event::CONFERENCE_JOIN,
+        json!({"conferenceId": cid, "role": "HOST"}),
+    );
     let joined = alex.expect(lcr_protocol::event::CONFERENCE_JOINED).await;
     assert_eq!(joined["role"], "AUDIENCE");
     alex.push(&cid, "q1", Some(10));
@@ -94,4 +164,8 @@ async fn client_role_is_ignored(store: Store) {
     env.shutdown().await;
 }
 
-crate::both_stores!(bad_tokens_are_refused, sub_claim_and_bearer_header_are_accepted, client_role_is_ignored);
+crate::both_stores!(
+    bad_tokens_are_refused,
+    sub_claim_and_bearer_header_are_accepted,
+    client_role_is_ignored
+);

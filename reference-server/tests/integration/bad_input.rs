@@ -23,17 +23,41 @@ fn bad_payloads(cid: &str) -> Vec<(&'static str, Value)> {
         cases.push((e, json!({"conferenceId": "a:b"})));
         cases.push((e, json!({"conferenceId": "conf ✓"})));
     }
-    for e in [event::QUESTION_PUSH_LIVE, event::QUESTION_CLOSE, event::VOTE_SUBMIT] {
+    for e in [
+        event::QUESTION_PUSH_LIVE,
+        event::QUESTION_CLOSE,
+        event::VOTE_SUBMIT,
+    ] {
         cases.push((e, json!({"conferenceId": cid})));
         cases.push((e, json!({"conferenceId": cid, "questionId": null})));
         cases.push((e, json!({"conferenceId": cid, "questionId": "q 1"})));
         cases.push((e, json!({"conferenceId": cid, "questionId": ["q1"]})));
     }
-    for d in [json!(0), json!(3601), json!(-5), json!(1.5), json!("45"), json!(null), json!(1e20)] {
-        cases.push((event::QUESTION_PUSH_LIVE, json!({"conferenceId": cid, "questionId": "q1", "duration": d})));
+    for d in [
+        json!(0),
+        json!(3601),
+        json!(-5),
+        json!(1.5),
+        json!("45"),
+        json!(null),
+        json!(1e20),
+    ] {
+        cases.push((
+            event::QUESTION_PUSH_LIVE,
+            json!({"conferenceId": cid, "questionId": "q1", "duration": d}),
+        ));
     }
-    for o in [json!(""), json!(null), json!(1), json!("ABCDEFGHIJKLMNOPQ"), json!({"k": "A"})] {
-        cases.push((event::VOTE_SUBMIT, json!({"conferenceId": cid, "questionId": "q1", "selectedOption": o})));
+    for o in [
+        json!(""),
+        json!(null),
+        json!(1),
+        json!("ABCDEFGHIJKLMNOPQ"),
+        json!({"k": "A"}),
+    ] {
+        cases.push((
+            event::VOTE_SUBMIT,
+            json!({"conferenceId": cid, "questionId": "q1", "selectedOption": o}),
+        ));
     }
     cases
 }
@@ -53,7 +77,9 @@ async fn malformed_payloads_answer_invalid_payload(store: Store) {
         }
     }
     // An event without any argument.
-    alex.client.send_raw(lcr_client::packet::encode_bare_event(event::VOTE_SUBMIT)).unwrap();
+    alex.client
+        .send_raw(lcr_client::packet::encode_bare_event(event::VOTE_SUBMIT))
+        .unwrap();
     alex.expect_error("INVALID_PAYLOAD").await;
     // Unknown events are refused by name.
     alex.emit("vote:hack", json!({"conferenceId": cid}));
@@ -62,9 +88,15 @@ async fn malformed_payloads_answer_invalid_payload(store: Store) {
     // Garbage Socket.IO frames do not take the server down.
     let _ = alex.client.send_raw("42[not json".into());
     // The error context names the ids when they are valid.
-    hana.emit(event::QUESTION_PUSH_LIVE, json!({"conferenceId": cid, "questionId": "q2", "duration": 0}));
+    hana.emit(
+        event::QUESTION_PUSH_LIVE,
+        json!({"conferenceId": cid, "questionId": "q2", "duration": 0}),
+    );
     let e = hana.expect_error("INVALID_PAYLOAD").await;
-    assert_eq!(e["context"], json!({"event": event::QUESTION_PUSH_LIVE, "conferenceId": cid, "questionId": "q2"}));
+    assert_eq!(
+        e["context"],
+        json!({"event": event::QUESTION_PUSH_LIVE, "conferenceId": cid, "questionId": "q2"})
+    );
     // Still serving: a fresh actor joins and votes.
     let (mut bo, _) = env.joined("bo", &cid).await;
     bo.vote(&cid, "q1", "A");
@@ -75,9 +107,24 @@ async fn malformed_payloads_answer_invalid_payload(store: Store) {
 async fn oversized_frames_are_refused_without_harm(store: Store) {
     let env = Env::start(store).await;
     let cid = env.active_conference("hana").await;
-    let (alex, _) = env.joined("alex", &cid).await;
-    // Past the 64 KiB Engine.IO limit: the server drops that connection.
-    let _ = alex.client.emit(event::VOTE_SUBMIT, &json!({"conferenceId": "z".repeat(70_000)}));
+    let (mut alex, _) = env.joined("alex", &cid).await;
+    // Past the 64 KiB limit: the server drops that connection, and only that one.
+    let _ = alex.client.emit(
+        event::VOTE_SUBMIT,
+        &json!({"conferenceId": "z".repeat(70_000)}),
+    );
+    let after = alex.drain(WAIT).await;
+    assert!(
+        alex.events.closed_reason().is_some(),
+        "connection still open; got {after:?}"
+    );
+    // Just under the limit: an ordinary INVALID_PAYLOAD.
+    let (mut cy, _) = env.joined("cy", &cid).await;
+    cy.emit(
+        event::VOTE_SUBMIT,
+        json!({"conferenceId": "z".repeat(60_000)}),
+    );
+    cy.expect_error("INVALID_PAYLOAD").await;
     let (mut bo, joined) = env.joined("bo", &cid).await;
     assert_eq!(joined["conferenceId"], cid.as_str());
     bo.emit(event::CONFERENCE_LEAVE, json!({"conferenceId": cid}));

@@ -101,7 +101,10 @@ async fn five_hundred_voters_racing_a_close_lose_nothing(store: Store) {
     barrier.wait().await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     hana.close_question(&cid, "q1");
-    let mut accepted: BTreeMap<String, u64> = ["A", "B", "C", "D"].iter().map(|k| ((*k).to_owned(), 0)).collect();
+    let mut accepted: BTreeMap<String, u64> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|k| ((*k).to_owned(), 0))
+        .collect();
     for t in tasks {
         if let Some(option) = t.await.unwrap() {
             *accepted.get_mut(option).unwrap() += 1;
@@ -111,7 +114,11 @@ async fn five_hundred_voters_racing_a_close_lose_nothing(store: Store) {
     let total: u64 = accepted.values().sum();
     eprintln!("accepted before close: {total} of 500");
     assert_eq!(fin["totalVotes"], total, "D19: accepted = final totalVotes");
-    assert_eq!(fin["optionCounts"], json!(accepted), "D19: option by option");
+    assert_eq!(
+        fin["optionCounts"],
+        json!(accepted),
+        "D19: option by option"
+    );
     env.shutdown().await;
 }
 
@@ -127,7 +134,11 @@ async fn joins_sent_right_after_connect_are_never_lost(store: Store) {
                 let mut a = env.actor(&format!("fast{i}")).await;
                 // No wait between the CONNECT ack and the first event.
                 a.emit(event::CONFERENCE_JOIN, json!({"conferenceId": cid}));
-                if a.events.expect(event::CONFERENCE_JOINED, WAIT).await.is_none() {
+                if a.events
+                    .expect(event::CONFERENCE_JOINED, WAIT)
+                    .await
+                    .is_none()
+                {
                     lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 a
@@ -135,7 +146,11 @@ async fn joins_sent_right_after_connect_are_never_lost(store: Store) {
         }))
         .await;
     }
-    assert_eq!(lost.load(std::sync::atomic::Ordering::Relaxed), 0, "joins lost out of {n}");
+    assert_eq!(
+        lost.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "joins lost out of {n}"
+    );
     env.shutdown().await;
 }
 

@@ -14,9 +14,13 @@ async fn admin_calls_need_the_token(store: Store) {
     assert_eq!(code, 401);
     assert_eq!(err["error"], "UNAUTHORIZED");
     assert!(err["message"].as_str().unwrap().contains("admin token"));
-    let (code, _) = env.http("PUT", &path, Some("wrong"), Some(body.clone())).await;
+    let (code, _) = env
+        .http("PUT", &path, Some("wrong"), Some(body.clone()))
+        .await;
     assert_eq!(code, 401);
-    let (code, _) = env.http("POST", &activate_path(&env.id("c")), Some("wrong"), None).await;
+    let (code, _) = env
+        .http("POST", &activate_path(&env.id("c")), Some("wrong"), None)
+        .await;
     assert_eq!(code, 401);
     let (code, _) = env.http("POST", &end_path(&env.id("c")), None, None).await;
     assert_eq!(code, 401);
@@ -39,46 +43,98 @@ async fn bad_bodies_get_400_with_a_message(store: Store) {
         json!({"hostUserId": "h", "questions": "nope"}),
         q(json!([{"key": "A", "text": "a"}]), "A"),
         q(ab.clone(), "C"),
-        q(json!([{"key": "a", "text": "a"}, {"key": "B", "text": "b"}]), "B"),
-        q(json!([{"key": "A", "text": "a"}, {"key": "A", "text": "b"}]), "A"),
+        q(
+            json!([{"key": "a", "text": "a"}, {"key": "B", "text": "b"}]),
+            "B",
+        ),
+        q(
+            json!([{"key": "A", "text": "a"}, {"key": "A", "text": "b"}]),
+            "A",
+        ),
         json!({"hostUserId": "h", "questions": [{"questionId": "q 1", "questionText": "t", "options": ab, "correctOption": "A"}]}),
     ] {
-        let (code, err) = env.http("PUT", &path, Some(ADMIN_TOKEN), Some(body.clone())).await;
+        let (code, err) = env
+            .http("PUT", &path, Some(ADMIN_TOKEN), Some(body.clone()))
+            .await;
         assert_eq!(code, 400, "{body} -> {err}");
-        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
+        assert!(
+            err["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{err}"
+        );
     }
-    let (code, err) = crate::harness::http(env.addr, "PUT", &path, Some(ADMIN_TOKEN), Some("{not json".into())).await;
+    let (code, err) = crate::harness::http(
+        env.addr,
+        "PUT",
+        &path,
+        Some(ADMIN_TOKEN),
+        Some("{not json".into()),
+    )
+    .await;
     assert_eq!(code, 400, "{err}");
-    let (code, _) = env.http("PUT", &conference_path("bad:id"), Some(ADMIN_TOKEN), Some(json!({"hostUserId": "h"}))).await;
+    let (code, _) = env
+        .http(
+            "PUT",
+            &conference_path("bad:id"),
+            Some(ADMIN_TOKEN),
+            Some(json!({"hostUserId": "h"})),
+        )
+        .await;
     assert_eq!(code, 400);
     env.shutdown().await;
 }
 
 async fn question_ids_belong_to_one_conference(store: Store) {
     let env = Env::start(store).await;
-    let first = env.conference("hana", lcr_protocol::ConferenceStatus::Draft).await;
+    let first = env
+        .conference("hana", lcr_protocol::ConferenceStatus::Draft)
+        .await;
     let body = serde_json::to_value(lcr_protocol::admin::ConferenceSpec {
         host_user_id: "ivy".into(),
         status: None,
         questions: vec![crate::harness::question("q1", "A")],
     })
     .unwrap();
-    let (code, err) = env.http("PUT", &conference_path(&env.id("other")), Some(ADMIN_TOKEN), Some(body.clone())).await;
+    let (code, err) = env
+        .http(
+            "PUT",
+            &conference_path(&env.id("other")),
+            Some(ADMIN_TOKEN),
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(code, 409, "{err}");
     assert!(err["message"].as_str().unwrap().contains(&first), "{err}");
     // Replacing the conference that owns it is fine.
-    let (code, _) = env.http("PUT", &conference_path(&first), Some(ADMIN_TOKEN), Some(body)).await;
+    let (code, _) = env
+        .http(
+            "PUT",
+            &conference_path(&first),
+            Some(ADMIN_TOKEN),
+            Some(body),
+        )
+        .await;
     assert_eq!(code, 200);
     env.shutdown().await;
 }
 
 async fn activate_and_end_drive_the_conference(store: Store) {
     let env = Env::start(store).await;
-    let (code, _) = env.http("POST", &activate_path(&env.id("nope")), Some(ADMIN_TOKEN), None).await;
+    let (code, _) = env
+        .http(
+            "POST",
+            &activate_path(&env.id("nope")),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
     assert_eq!(code, 404);
-    let (code, _) = env.http("POST", &end_path(&env.id("nope")), Some(ADMIN_TOKEN), None).await;
+    let (code, _) = env
+        .http("POST", &end_path(&env.id("nope")), Some(ADMIN_TOKEN), None)
+        .await;
     assert_eq!(code, 404);
-    let cid = env.conference("hana", lcr_protocol::ConferenceStatus::Draft).await;
+    let cid = env
+        .conference("hana", lcr_protocol::ConferenceStatus::Draft)
+        .await;
     let (mut hana, _) = env.joined("hana", &cid).await;
     let (mut alex, _) = env.joined("alex", &cid).await;
     env.activate(&cid).await;
@@ -91,16 +147,25 @@ async fn activate_and_end_drive_the_conference(store: Store) {
     alex.expect(event::QUESTION_LIVE).await;
     alex.vote(&cid, "q1", "A");
     alex.expect(event::VOTE_ACCEPTED).await;
-    let (code, body) = env.http("POST", &end_path(&cid), Some(ADMIN_TOKEN), None).await;
+    let (code, body) = env
+        .http("POST", &end_path(&cid), Some(ADMIN_TOKEN), None)
+        .await;
     assert_eq!((code, body["status"].as_str()), (200, Some("ENDED")));
     let closed = alex.expect(event::QUESTION_CLOSED).await;
     assert_eq!(closed["reason"], "manual");
     assert_eq!(alex.expect(event::VOTE_FINAL_RESULT).await["totalVotes"], 1);
-    assert_eq!(alex.expect(event::CONFERENCE_STATUS_CHANGED).await["status"], "ENDED");
+    assert_eq!(
+        alex.expect(event::CONFERENCE_STATUS_CHANGED).await["status"],
+        "ENDED"
+    );
     alex.expect_none(event::QUESTION_TIMER_UPDATE).await;
-    let (code, body) = env.http("POST", &activate_path(&cid), Some(ADMIN_TOKEN), None).await;
+    let (code, body) = env
+        .http("POST", &activate_path(&cid), Some(ADMIN_TOKEN), None)
+        .await;
     assert_eq!(code, 409, "{body}");
-    let (code, _) = env.http("POST", &end_path(&cid), Some(ADMIN_TOKEN), None).await;
+    let (code, _) = env
+        .http("POST", &end_path(&cid), Some(ADMIN_TOKEN), None)
+        .await;
     assert_eq!(code, 200, "ending twice is harmless");
     let mut bo = env.actor("bo").await;
     bo.emit(event::CONFERENCE_JOIN, json!({"conferenceId": cid}));

@@ -41,7 +41,16 @@ impl RedisProcess {
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -117,7 +126,10 @@ impl Env {
         let mut config = ServerConfig::embedded(JWT_SECRET, ADMIN_TOKEN);
         config.results_file = results_file.clone();
         if let Some(r) = &redis {
-            config.store = StoreConfig::Redis { url: r.url(), pool_size: 4 };
+            config.store = StoreConfig::Redis {
+                url: r.url(),
+                pool_size: 4,
+            };
         }
         tune(&mut config.settings);
         let server = start(config).await.expect("server starts");
@@ -146,7 +158,13 @@ impl Env {
     }
 
     /// A Control API call; returns the status and the JSON body.
-    pub async fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         http(self.addr, method, path, token, body.map(|b| b.to_string())).await
     }
 
@@ -159,53 +177,90 @@ impl Env {
 
     /// Like [`Env::active_conference`] with other question ids.
     pub async fn active_conference_with(&self, host: &str, questions: &[(&str, &str)]) -> String {
-        let cid = self.conference_with(host, ConferenceStatus::Draft, questions).await;
+        let cid = self
+            .conference_with(host, ConferenceStatus::Draft, questions)
+            .await;
         self.activate(&cid).await;
         cid
     }
 
     /// Creates a conference with the standard questions q1 (A right), q2 (B), q3 (C), in `status`.
     pub async fn conference(&self, host: &str, status: ConferenceStatus) -> String {
-        self.conference_with(host, status, &[("q1", "A"), ("q2", "B"), ("q3", "C")]).await
+        self.conference_with(host, status, &[("q1", "A"), ("q2", "B"), ("q3", "C")])
+            .await
     }
 
     /// Creates a conference with the given (questionId, correct option) questions.
     /// Question ids are global (spec §2 keys), so each conference of a test needs its own.
-    pub async fn conference_with(&self, host: &str, status: ConferenceStatus, questions: &[(&str, &str)]) -> String {
-        let cid = self.id(&format!("conf{}", ENV_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    pub async fn conference_with(
+        &self,
+        host: &str,
+        status: ConferenceStatus,
+        questions: &[(&str, &str)],
+    ) -> String {
+        let cid = self.id(&format!(
+            "conf{}",
+            ENV_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
         let spec = ConferenceSpec {
             host_user_id: host.to_owned(),
             status: Some(status),
             questions: questions.iter().map(|(q, c)| question(q, c)).collect(),
         };
         let (code, body) = self
-            .http("PUT", &lcr_protocol::admin::conference_path(&cid), Some(ADMIN_TOKEN), Some(serde_json::to_value(&spec).unwrap()))
+            .http(
+                "PUT",
+                &lcr_protocol::admin::conference_path(&cid),
+                Some(ADMIN_TOKEN),
+                Some(serde_json::to_value(&spec).unwrap()),
+            )
             .await;
         assert_eq!(code, 200, "{body}");
         cid
     }
 
     pub async fn activate(&self, cid: &str) {
-        let (code, body) = self.http("POST", &lcr_protocol::admin::activate_path(cid), Some(ADMIN_TOKEN), None).await;
+        let (code, body) = self
+            .http(
+                "POST",
+                &lcr_protocol::admin::activate_path(cid),
+                Some(ADMIN_TOKEN),
+                None,
+            )
+            .await;
         assert_eq!(code, 200, "{body}");
     }
 
     pub async fn end(&self, cid: &str) {
-        let (code, body) = self.http("POST", &lcr_protocol::admin::end_path(cid), Some(ADMIN_TOKEN), None).await;
+        let (code, body) = self
+            .http(
+                "POST",
+                &lcr_protocol::admin::end_path(cid),
+                Some(ADMIN_TOKEN),
+                None,
+            )
+            .await;
         assert_eq!(code, 200, "{body}");
     }
 
     /// Connects `user` with a valid token.
     pub async fn actor(&self, user: &str) -> Actor {
         let token = lcr_protocol::token::mint(JWT_SECRET, user, 3600).unwrap();
-        self.actor_with(user, ClientConfig::new(self.url()).auth(json!({ "token": token })))
-            .await
-            .expect("connects")
+        self.actor_with(
+            user,
+            ClientConfig::new(self.url()).auth(json!({ "token": token })),
+        )
+        .await
+        .expect("connects")
     }
 
     pub async fn actor_with(&self, user: &str, cfg: ClientConfig) -> Result<Actor, ConnectError> {
         let (client, events) = connect(&cfg).await?;
-        Ok(Actor { user: user.to_owned(), client, events })
+        Ok(Actor {
+            user: user.to_owned(),
+            client,
+            events,
+        })
     }
 
     /// Connects `user` and joins `cid`, returning the actor and the `conference:joined` payload.
@@ -238,7 +293,10 @@ pub fn question(id: &str, correct: &str) -> QuestionSpec {
         question_text: format!("Question {id}?"),
         options: ["A", "B", "C", "D"]
             .iter()
-            .map(|k| QuestionOption { key: (*k).to_owned(), text: format!("Answer {k}") })
+            .map(|k| QuestionOption {
+                key: (*k).to_owned(),
+                text: format!("Answer {k}"),
+            })
             .collect(),
         correct_option: correct.to_owned(),
     }
@@ -323,11 +381,17 @@ impl Actor {
     }
 
     pub fn vote(&self, cid: &str, qid: &str, option: &str) {
-        self.emit(event::VOTE_SUBMIT, json!({ "conferenceId": cid, "questionId": qid, "selectedOption": option }));
+        self.emit(
+            event::VOTE_SUBMIT,
+            json!({ "conferenceId": cid, "questionId": qid, "selectedOption": option }),
+        );
     }
 
     pub fn close_question(&self, cid: &str, qid: &str) {
-        self.emit(event::QUESTION_CLOSE, json!({ "conferenceId": cid, "questionId": qid }));
+        self.emit(
+            event::QUESTION_CLOSE,
+            json!({ "conferenceId": cid, "questionId": qid }),
+        );
     }
 
     /// Everything received in the next `within`.
@@ -337,10 +401,18 @@ impl Actor {
 }
 
 /// A bare HTTP/1.1 request (no client library needed for the Control API).
-pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> (u16, Value) {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (u16, Value) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let body = body.unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -349,9 +421,16 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw);
-    let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let payload = text.split("\r\n\r\n").nth(1).unwrap_or("");
-    (status, serde_json::from_str(payload).unwrap_or(Value::String(payload.to_owned())))
+    (
+        status,
+        serde_json::from_str(payload).unwrap_or(Value::String(payload.to_owned())),
+    )
 }
 
 /// Runs the same async test on both stores.

@@ -9,7 +9,10 @@ async fn join_reports_status_role_and_count(store: Store) {
     let env = Env::start(store).await;
     let cid = env.conference("hana", ConferenceStatus::Draft).await;
     let (mut hana, joined) = env.joined("hana", &cid).await;
-    assert_eq!(joined, json!({"conferenceId": cid, "conferenceStatus": "DRAFT", "liveQuestion": null, "audienceCount": 0, "role": "HOST"}));
+    assert_eq!(
+        joined,
+        json!({"conferenceId": cid, "conferenceStatus": "DRAFT", "liveQuestion": null, "audienceCount": 0, "role": "HOST"})
+    );
     let (_alex, joined) = env.joined("alex", &cid).await;
     assert_eq!(joined["conferenceStatus"], "DRAFT");
     assert_eq!(joined["audienceCount"], 1);
@@ -25,7 +28,10 @@ async fn join_reports_status_role_and_count(store: Store) {
 async fn unknown_and_ended_conferences_refuse_joins(store: Store) {
     let env = Env::start(store).await;
     let mut alex = env.actor("alex").await;
-    alex.emit(event::CONFERENCE_JOIN, json!({"conferenceId": env.id("nope")}));
+    alex.emit(
+        event::CONFERENCE_JOIN,
+        json!({"conferenceId": env.id("nope")}),
+    );
     let e = alex.expect_error("CONFERENCE_NOT_FOUND").await;
     assert_eq!(e["context"]["event"], event::CONFERENCE_JOIN);
     assert_eq!(e["context"]["conferenceId"], env.id("nope"));
@@ -44,7 +50,10 @@ async fn audience_presence_is_per_user_and_host_only(store: Store) {
     let (mut bo, _) = env.joined("bo", &cid).await;
     assert_eq!(hana.expect(event::AUDIENCE_JOINED).await["userId"], "bo");
     let (mut alex1, _) = env.joined("alex", &cid).await;
-    assert_eq!(hana.expect(event::AUDIENCE_JOINED).await["audienceCount"], 2);
+    assert_eq!(
+        hana.expect(event::AUDIENCE_JOINED).await["audienceCount"],
+        2
+    );
     // A second socket of alex: counted once, no second audience:joined (D9).
     let (alex2, joined) = env.joined("alex", &cid).await;
     assert_eq!(joined["audienceCount"], 2);
@@ -52,7 +61,10 @@ async fn audience_presence_is_per_user_and_host_only(store: Store) {
     // Audience members never see presence events or user ids (D10, D22).
     bo.expect_none(event::AUDIENCE_JOINED).await;
     alex1.emit(event::CONFERENCE_LEAVE, json!({"conferenceId": cid}));
-    assert_eq!(alex1.expect(event::CONFERENCE_LEFT).await, json!({"conferenceId": cid}));
+    assert_eq!(
+        alex1.expect(event::CONFERENCE_LEFT).await,
+        json!({"conferenceId": cid})
+    );
     hana.expect_none(event::AUDIENCE_LEFT).await;
     // The last socket goes: now alex left.
     alex2.client.close();
@@ -74,7 +86,10 @@ async fn leaving_a_conference_not_joined_still_answers(store: Store) {
     let mut alex = env.actor("alex").await;
     let cid = env.id("never-joined");
     alex.emit(event::CONFERENCE_LEAVE, json!({"conferenceId": cid}));
-    assert_eq!(alex.expect(event::CONFERENCE_LEFT).await, json!({"conferenceId": cid}));
+    assert_eq!(
+        alex.expect(event::CONFERENCE_LEFT).await,
+        json!({"conferenceId": cid})
+    );
     env.shutdown().await;
 }
 
@@ -91,7 +106,10 @@ async fn disconnect_leaves_every_conference(store: Store) {
     hana2.expect(event::AUDIENCE_JOINED).await;
     alex.client.close();
     assert_eq!(hana1.expect(event::AUDIENCE_LEFT).await["audienceCount"], 0);
-    assert_eq!(hana2.expect(event::AUDIENCE_LEFT).await["conferenceId"], c2.as_str());
+    assert_eq!(
+        hana2.expect(event::AUDIENCE_LEFT).await["conferenceId"],
+        c2.as_str()
+    );
     env.shutdown().await;
 }
 
@@ -109,11 +127,20 @@ async fn audience_count_is_broadcast_to_the_room(store: Store) {
         if c["audienceCount"] == 2 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "count never reached 2");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "count never reached 2"
+        );
     }
     // Periodic: another one within the 5 s period, with no change.
-    let again = bo.events.expect(event::AUDIENCE_COUNT, std::time::Duration::from_secs(7)).await;
-    assert_eq!(again.expect("periodic audience:count").data["audienceCount"], 2);
+    let again = bo
+        .events
+        .expect(event::AUDIENCE_COUNT, std::time::Duration::from_secs(7))
+        .await;
+    assert_eq!(
+        again.expect("periodic audience:count").data["audienceCount"],
+        2
+    );
     env.shutdown().await;
 }
 
@@ -124,7 +151,10 @@ async fn late_join_sees_the_live_question_without_the_answer(store: Store) {
     hana.push(&cid, "q1", Some(30));
     let live = hana.expect(event::QUESTION_LIVE).await;
     let (_alex, joined) = env.joined("alex", &cid).await;
-    assert_eq!(joined["liveQuestion"], live, "D13: same shape as question:live");
+    assert_eq!(
+        joined["liveQuestion"], live,
+        "D13: same shape as question:live"
+    );
     assert!(joined.to_string().find("correctOption").is_none());
     env.shutdown().await;
 }

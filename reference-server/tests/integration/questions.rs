@@ -16,13 +16,26 @@ async fn push_live_broadcasts_the_question_without_its_answer(store: Store) {
     assert_eq!(live["conferenceId"], cid.as_str());
     assert_eq!(live["questionId"], "q1");
     assert_eq!(live["questionText"], "Question q1?");
-    assert_eq!(live["options"], json!([{"key":"A","text":"Answer A"},{"key":"B","text":"Answer B"},{"key":"C","text":"Answer C"},{"key":"D","text":"Answer D"}]));
+    assert_eq!(
+        live["options"],
+        json!([{"key":"A","text":"Answer A"},{"key":"B","text":"Answer B"},{"key":"C","text":"Answer C"},{"key":"D","text":"Answer D"}])
+    );
     assert_eq!(live["duration"], 20);
     let started = live["startedAt"].as_i64().unwrap();
-    assert!(started >= before - 5 && started <= lcr_protocol::now_millis(), "startedAt is epoch ms (D6)");
+    assert!(
+        started >= before - 5 && started <= lcr_protocol::now_millis(),
+        "startedAt is epoch ms (D6)"
+    );
     assert_eq!(live["expiresAt"].as_i64().unwrap(), started + 20_000);
-    assert!(lcr_protocol::server::forbidden_fields(event::QUESTION_LIVE, &live).is_empty(), "{live}");
-    assert_eq!(hana.expect(event::QUESTION_LIVE).await, live, "the host is in the room too");
+    assert!(
+        lcr_protocol::server::forbidden_fields(event::QUESTION_LIVE, &live).is_empty(),
+        "{live}"
+    );
+    assert_eq!(
+        hana.expect(event::QUESTION_LIVE).await,
+        live,
+        "the host is in the room too"
+    );
     env.shutdown().await;
 }
 
@@ -33,7 +46,10 @@ async fn default_duration_is_45_seconds(store: Store) {
     hana.push(&cid, "q1", None);
     let live = hana.expect(event::QUESTION_LIVE).await;
     assert_eq!(live["duration"], 45);
-    assert_eq!(live["expiresAt"].as_i64().unwrap() - live["startedAt"].as_i64().unwrap(), 45_000);
+    assert_eq!(
+        live["expiresAt"].as_i64().unwrap() - live["startedAt"].as_i64().unwrap(),
+        45_000
+    );
     env.shutdown().await;
 }
 
@@ -46,7 +62,10 @@ async fn push_live_checks_authority_status_and_question(store: Store) {
     alex.expect_error("UNAUTHORIZED").await;
     hana.push(&draft, "q1", Some(10));
     let e = hana.expect_error("CONFERENCE_NOT_ACTIVE").await;
-    assert_eq!(e["context"], json!({"event": event::QUESTION_PUSH_LIVE, "conferenceId": draft, "questionId": "q1"}));
+    assert_eq!(
+        e["context"],
+        json!({"event": event::QUESTION_PUSH_LIVE, "conferenceId": draft, "questionId": "q1"})
+    );
     env.activate(&draft).await;
     hana.push(&draft, "nope", Some(10));
     hana.expect_error("QUESTION_NOT_FOUND").await;
@@ -86,9 +105,23 @@ async fn replacing_a_live_question_closes_it_fully_first(store: Store) {
         .await
         .into_iter()
         .map(|r| r.name)
-        .filter(|n| [event::QUESTION_CLOSED, event::VOTE_FINAL_RESULT, event::QUESTION_LIVE].contains(&n.as_str()))
+        .filter(|n| {
+            [
+                event::QUESTION_CLOSED,
+                event::VOTE_FINAL_RESULT,
+                event::QUESTION_LIVE,
+            ]
+            .contains(&n.as_str())
+        })
         .collect();
-    assert_eq!(order, [event::QUESTION_CLOSED, event::VOTE_FINAL_RESULT, event::QUESTION_LIVE]);
+    assert_eq!(
+        order,
+        [
+            event::QUESTION_CLOSED,
+            event::VOTE_FINAL_RESULT,
+            event::QUESTION_LIVE
+        ]
+    );
     // The old run's result was kept (D14) and written (D23).
     wait_for_results(&env, 1).await;
     let rec = &env.results()[0];
@@ -129,7 +162,10 @@ async fn timer_ticks_then_closes_on_timeout(store: Store) {
     let fin = alex.expect(event::VOTE_FINAL_RESULT).await;
     assert_eq!(fin["totalVotes"], 0);
     assert_eq!(fin["correctOption"], "A");
-    assert_eq!(fin["percentageBreakdown"], json!({"A":0.0,"B":0.0,"C":0.0,"D":0.0}));
+    assert_eq!(
+        fin["percentageBreakdown"],
+        json!({"A":0.0,"B":0.0,"C":0.0,"D":0.0})
+    );
     alex.expect_none(event::QUESTION_TIMER_UPDATE).await;
     alex.vote(&cid, "q1", "A");
     alex.expect_rejected("question_closed").await;
@@ -152,10 +188,24 @@ async fn manual_close_checks_authority_and_liveness(store: Store) {
     alex.vote(&cid, "q1", "A");
     alex.expect(event::VOTE_ACCEPTED).await;
     hana.close_question(&cid, "q1");
-    let names: Vec<String> = alex.drain(std::time::Duration::from_millis(600)).await.into_iter().map(|r| r.name).collect();
-    let closed_at = names.iter().position(|n| n == event::QUESTION_CLOSED).expect("closed");
-    let final_at = names.iter().position(|n| n == event::VOTE_FINAL_RESULT).expect("final");
-    assert!(closed_at < final_at, "D17: closed then final, got {names:?}");
+    let names: Vec<String> = alex
+        .drain(std::time::Duration::from_millis(600))
+        .await
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let closed_at = names
+        .iter()
+        .position(|n| n == event::QUESTION_CLOSED)
+        .expect("closed");
+    let final_at = names
+        .iter()
+        .position(|n| n == event::VOTE_FINAL_RESULT)
+        .expect("final");
+    assert!(
+        closed_at < final_at,
+        "D17: closed then final, got {names:?}"
+    );
     hana.close_question(&cid, "q1");
     hana.expect_error("QUESTION_NOT_LIVE").await;
     env.shutdown().await;
@@ -182,13 +232,16 @@ async fn final_result_reveals_answer_counts_and_percentages(store: Store) {
     hana.expect(event::QUESTION_CLOSED).await;
     let fin = hana.expect(event::VOTE_FINAL_RESULT).await;
     let closed_at = fin["closedAt"].clone();
-    assert_eq!(fin, json!({
-        "conferenceId": cid, "questionId": "q1", "totalVotes": 3,
-        "optionCounts": {"A": 2, "B": 1, "C": 0, "D": 0},
-        "correctOption": "A", "correctCount": 2,
-        "percentageBreakdown": {"A": 66.67, "B": 33.33, "C": 0.0, "D": 0.0},
-        "closedAt": closed_at,
-    }));
+    assert_eq!(
+        fin,
+        json!({
+            "conferenceId": cid, "questionId": "q1", "totalVotes": 3,
+            "optionCounts": {"A": 2, "B": 1, "C": 0, "D": 0},
+            "correctOption": "A", "correctCount": 2,
+            "percentageBreakdown": {"A": 66.67, "B": 33.33, "C": 0.0, "D": 0.0},
+            "closedAt": closed_at,
+        })
+    );
     for (a, _) in &mut voters {
         assert_eq!(a.expect(event::VOTE_FINAL_RESULT).await, fin);
     }
@@ -198,7 +251,13 @@ async fn final_result_reveals_answer_counts_and_percentages(store: Store) {
     assert_eq!(rec["correctCount"], 2);
     assert_eq!(rec["optionCounts"], fin["optionCounts"]);
     assert_eq!(rec["percentageBreakdown"], fin["percentageBreakdown"]);
-    for field in ["conferenceId", "questionId", "startedAt", "closedAt", "lastUpdated"] {
+    for field in [
+        "conferenceId",
+        "questionId",
+        "startedAt",
+        "closedAt",
+        "lastUpdated",
+    ] {
         assert!(!rec[field].is_null(), "D23 field {field} in {rec}");
     }
     env.shutdown().await;

@@ -29,7 +29,13 @@ impl Keys<'_> {
         self.0.cli(&["HGET", key, field])
     }
     fn members(&self, key: &str) -> Vec<String> {
-        let mut m: Vec<String> = self.0.cli(&["SMEMBERS", key]).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect();
+        let mut m: Vec<String> = self
+            .0
+            .cli(&["SMEMBERS", key])
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect();
         m.sort();
         m
     }
@@ -41,7 +47,9 @@ const NONE: fn(i64) -> bool = |t| t == -1;
 async fn keys_follow_the_lifecycle() {
     let env = Env::start(Store::Redis).await;
     let keys = Keys(env.redis.as_ref().unwrap());
-    let cid = env.conference("hana", lcr_protocol::ConferenceStatus::Draft).await;
+    let cid = env
+        .conference("hana", lcr_protocol::ConferenceStatus::Draft)
+        .await;
     let c = |s: &str| format!("conference:{cid}:{s}");
 
     // Created (DRAFT): host key, no status key (§2.6, §2.1).
@@ -57,40 +65,89 @@ async fn keys_follow_the_lifecycle() {
     let (hana, _) = env.joined("hana", &cid).await;
     let (mut alex, _) = env.joined("alex", &cid).await;
     keys.expect(&c("audience"), "set", NONE, "no TTL");
-    assert_eq!(keys.members(&c("audience")), ["alex"], "the host is not audience (D9)");
-    keys.expect(&c("audience:count"), "string", |t| (1..=10).contains(&t), "10 s");
+    assert_eq!(
+        keys.members(&c("audience")),
+        ["alex"],
+        "the host is not audience (D9)"
+    );
+    keys.expect(
+        &c("audience:count"),
+        "string",
+        |t| (1..=10).contains(&t),
+        "10 s",
+    );
     assert_eq!(keys.get(&c("audience:count")), "1");
     keys.expect("user:alex:conferences", "set", NONE, "no TTL");
-    assert_eq!(keys.members("user:alex:conferences"), [cid.clone()]);
-    assert_eq!(keys.members("user:hana:conferences"), [cid.clone()]);
+    assert_eq!(
+        keys.members("user:alex:conferences"),
+        std::slice::from_ref(&cid)
+    );
+    assert_eq!(
+        keys.members("user:hana:conferences"),
+        std::slice::from_ref(&cid)
+    );
 
     // Push live (§2.1, §2.2, §2.3, §2.4, §2.7).
     hana.push(&cid, "q1", Some(30));
     alex.expect(event::QUESTION_LIVE).await;
-    keys.expect(&c("live_question"), "hash", |t| (25..=30).contains(&t), "the duration");
+    keys.expect(
+        &c("live_question"),
+        "hash",
+        |t| (25..=30).contains(&t),
+        "the duration",
+    );
     assert_eq!(keys.hget(&c("live_question"), "questionId"), "q1");
     assert_eq!(keys.hget(&c("live_question"), "duration"), "30");
     let started: i64 = keys.hget(&c("live_question"), "startedAt").parse().unwrap();
     let expires: i64 = keys.hget(&c("live_question"), "expiresAt").parse().unwrap();
     assert_eq!(expires - started, 30_000);
-    keys.expect("question:q1:timer", "hash", |t| (25..=30).contains(&t), "the duration");
-    assert_eq!(keys.hget("question:q1:timer", "startedAt"), started.to_string());
-    keys.expect("question:q1:meta", "hash", |t| (3500..=3600).contains(&t), "1 hour");
+    keys.expect(
+        "question:q1:timer",
+        "hash",
+        |t| (25..=30).contains(&t),
+        "the duration",
+    );
+    assert_eq!(
+        keys.hget("question:q1:timer", "startedAt"),
+        started.to_string()
+    );
+    keys.expect(
+        "question:q1:meta",
+        "hash",
+        |t| (3500..=3600).contains(&t),
+        "1 hour",
+    );
     assert_eq!(keys.hget("question:q1:meta", "conferenceId"), cid);
     assert_eq!(keys.hget("question:q1:meta", "correctOption"), "A");
     assert_eq!(keys.hget("question:q1:meta", "status"), "LIVE");
-    let options: serde_json::Value = serde_json::from_str(&keys.hget("question:q1:meta", "options")).unwrap();
+    let options: serde_json::Value =
+        serde_json::from_str(&keys.hget("question:q1:meta", "options")).unwrap();
     assert_eq!(options[0]["key"], "A");
-    keys.expect("question:q1:votes:counts", "hash", |t| t > 3600 && t <= 3630, "1 hour after close");
+    keys.expect(
+        "question:q1:votes:counts",
+        "hash",
+        |t| t > 3600 && t <= 3630,
+        "1 hour after close",
+    );
     assert_eq!(keys.hget("question:q1:votes:counts", "total"), "0");
     assert_eq!(keys.hget("question:q1:votes:counts", "D"), "0");
-    keys.expect("question:q1:votes:correct", "string", |t| t > 3600 && t <= 3630, "1 hour after close");
+    keys.expect(
+        "question:q1:votes:correct",
+        "string",
+        |t| t > 3600 && t <= 3630,
+        "1 hour after close",
+    );
     keys.absent(&c("lock:push_question"));
 
     // Vote (§2.3, §2.7).
     alex.vote(&cid, "q1", "A");
     alex.expect(event::VOTE_ACCEPTED).await;
-    keys.expect("question:q1:votes:users", "set", |t| t > 3600 && t <= 3630, "1 hour after close");
+    keys.expect(
+        "question:q1:votes:users",
+        "set",
+        |t| t > 3600 && t <= 3630,
+        "1 hour after close",
+    );
     assert_eq!(keys.members("question:q1:votes:users"), ["alex"]);
     assert_eq!(keys.hget("question:q1:votes:counts", "total"), "1");
     assert_eq!(keys.hget("question:q1:votes:counts", "A"), "1");
@@ -116,7 +173,10 @@ async fn keys_follow_the_lifecycle() {
     keys.absent("results:pending");
 
     // Leave (§7.2).
-    alex.emit(event::CONFERENCE_LEAVE, serde_json::json!({"conferenceId": cid}));
+    alex.emit(
+        event::CONFERENCE_LEAVE,
+        serde_json::json!({"conferenceId": cid}),
+    );
     alex.expect(event::CONFERENCE_LEFT).await;
     assert!(keys.members(&c("audience")).is_empty());
     keys.absent("user:alex:conferences");
@@ -160,7 +220,10 @@ async fn results_pending_at_shutdown_survive_a_restart() {
         r#"{"conferenceId":"c9","questionId":"q9","startedAt":"1000","closedAt":"2000","reason":"timeout","counts":["total","3","A","2","B","1"],"correct":"2","options":"[{\"key\":\"A\",\"text\":\"a\"},{\"key\":\"B\",\"text\":\"b\"}]","correctOption":"A"}"#,
     ]);
     let mut config = reference_server::ServerConfig::embedded(JWT_SECRET, ADMIN_TOKEN);
-    config.store = reference_server::StoreConfig::Redis { url: redis.url(), pool_size: 2 };
+    config.store = reference_server::StoreConfig::Redis {
+        url: redis.url(),
+        pool_size: 2,
+    };
     config.results_file = file.clone();
     let server = reference_server::start(config).await.unwrap();
     let mut written = String::new();
@@ -171,10 +234,14 @@ async fn results_pending_at_shutdown_survive_a_restart() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let rec: serde_json::Value = serde_json::from_str(written.lines().next().expect("written")).unwrap();
+    let rec: serde_json::Value =
+        serde_json::from_str(written.lines().next().expect("written")).unwrap();
     assert_eq!(rec["totalResponses"], 3);
     assert_eq!(rec["optionCounts"], serde_json::json!({"A": 2, "B": 1}));
-    assert_eq!(rec["percentageBreakdown"], serde_json::json!({"A": 66.67, "B": 33.33}));
+    assert_eq!(
+        rec["percentageBreakdown"],
+        serde_json::json!({"A": 66.67, "B": 33.33})
+    );
     assert_eq!(rec["correctCount"], 2);
     server.shutdown().await;
     assert_eq!(redis.cli(&["EXISTS", "results:pending"]), "0");

@@ -82,9 +82,17 @@ async fn vote_result_shows_every_option_and_coalesces(store: Store) {
         }
     }
     let last = &results.last().unwrap().data;
-    assert_eq!(last["optionCounts"], json!({"A": 7, "B": 7, "C": 6, "D": 0}), "zeros included (D20)");
+    assert_eq!(
+        last["optionCounts"],
+        json!({"A": 7, "B": 7, "C": 6, "D": 0}),
+        "zeros included (D20)"
+    );
     assert_eq!(last["totalVotes"], 20);
-    assert!(results.len() < 20, "20 votes in a burst must coalesce, got {} vote:result", results.len());
+    assert!(
+        results.len() < 20,
+        "20 votes in a burst must coalesce, got {} vote:result",
+        results.len()
+    );
     // No more results without more votes; and the host gets them as well (spec §3.2).
     watcher.expect_none(event::VOTE_RESULT).await;
     env.shutdown().await;
