@@ -1,17 +1,21 @@
 //! Broadcasting to Socket.IO rooms, behind a trait so flows do not depend on the adapter type
 //! (in-process now, the Redis adapter when several nodes share a conference).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
+
+use crate::session::Session;
 
 /// Emits to every socket of a room, on every node the adapter reaches.
 #[async_trait]
 pub trait Rooms: Send + Sync + 'static {
     /// Sends `event` with `payload` to every socket in `room`.
     async fn broadcast(&self, room: String, event: &'static str, payload: serde_json::Value);
-    /// Makes every socket leave `room`.
-    async fn clear(&self, room: String);
+    /// Makes every socket leave `room` and forget it joined `conference_id` (conference end).
+    async fn clear(&self, room: String, conference_id: &str);
 }
 
 /// The default namespace. `SocketIo::to` panics once it is gone (after `close()` at shutdown,
@@ -30,10 +34,15 @@ impl<A: Adapter> Rooms for SocketIo<A> {
         }
     }
 
-    async fn clear(&self, room: String) {
+    async fn clear(&self, room: String, conference_id: &str) {
         let Some(ns) = self.of(NAMESPACE) else {
             return;
         };
+        for socket in ns.clone().to(room.clone()).sockets() {
+            if let Some(session) = socket.extensions.get::<Arc<Session>>() {
+                session.forget(conference_id);
+            }
+        }
         if let Err(e) = ns.to(room.clone()).leave(room.clone()).await {
             tracing::warn!(%room, error = ?e, "leaving room failed");
         }

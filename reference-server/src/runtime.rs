@@ -98,9 +98,9 @@ impl Runtime {
         }
     }
 
-    /// Makes every socket leave `room`.
-    pub async fn clear_room(&self, room: String) {
-        self.rooms.clear(room).await;
+    /// Makes every socket leave `room` and forget it had joined `conference_id`.
+    pub async fn clear_room(&self, room: String, conference_id: &str) {
+        self.rooms.clear(room, conference_id).await;
     }
 
     /// The conference's host and status (spec §3.1, §7.1 step 2), loading it from the catalog

@@ -63,7 +63,9 @@ impl Session {
     }
 }
 
-/// A token bucket: `capacity` events, refilled at `capacity` per `window` (D24: 100 per 60 s).
+/// A sliding window (D24: 100 events per 60 s): an event is allowed when fewer than `limit`
+/// events were allowed in the `window` before it. Exact, and no burst of twice the limit across
+/// a window boundary; memory grows with the events actually sent, up to `limit` instants.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -71,38 +73,37 @@ impl Session {
 /// let mut rl = RateLimiter::new(2, Duration::from_secs(60));
 /// let t = Instant::now();
 /// assert!(rl.try_take(t) && rl.try_take(t));
-/// assert!(!rl.try_take(t));
-/// assert!(rl.try_take(t + Duration::from_secs(30)));
+/// assert!(!rl.try_take(t + Duration::from_secs(59)));
+/// assert!(rl.try_take(t + Duration::from_secs(60)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
-    capacity: f64,
-    per_sec: f64,
-    tokens: f64,
-    last: Option<Instant>,
+    limit: usize,
+    window: Duration,
+    allowed: std::collections::VecDeque<Instant>,
 }
 
 impl RateLimiter {
-    /// A full bucket of `capacity` refilling over `window`.
-    pub fn new(capacity: u32, window: Duration) -> Self {
-        let capacity = f64::from(capacity.max(1));
+    /// At most `limit` events in any `window`.
+    pub fn new(limit: u32, window: Duration) -> Self {
         RateLimiter {
-            capacity,
-            per_sec: capacity / window.as_secs_f64().max(0.001),
-            tokens: capacity,
-            last: None,
+            limit: limit.max(1) as usize,
+            window,
+            allowed: std::collections::VecDeque::new(),
         }
     }
 
-    /// Takes a token if one is left at `now`.
+    /// Whether an event at `now` is allowed (and counts it if so).
     pub fn try_take(&mut self, now: Instant) -> bool {
-        if let Some(last) = self.last {
-            let refill = now.saturating_duration_since(last).as_secs_f64() * self.per_sec;
-            self.tokens = (self.tokens + refill).min(self.capacity);
+        while self
+            .allowed
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
+        {
+            self.allowed.pop_front();
         }
-        self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.allowed.len() < self.limit {
+            self.allowed.push_back(now);
             true
         } else {
             false

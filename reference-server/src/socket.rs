@@ -69,6 +69,7 @@ fn authenticate<A: Adapter>(
         s.id.to_string(),
         RateLimiter::new(rt.settings.rate_limit_events, rt.settings.rate_limit_window),
     ));
+    s.extensions.insert(session.clone());
     let (jobs, queue) = mpsc::unbounded_channel();
     for name in event::CLIENT_EVENTS {
         let (jobs, session) = (jobs.clone(), session.clone());

@@ -50,6 +50,20 @@ pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Res
         .ok_or_else(not_live)
 }
 
+/// Closes whatever run of the conference is still open (D14 replacement, conference end):
+/// the live one with reason `manual`, or one whose time ran out but whose timeout close has not
+/// happened yet (its live key is gone with its TTL, its timer task is still here) with reason
+/// `timeout`. Without the second case a push in that instant would lose the old run's result.
+pub async fn close_open_run(rt: &Runtime, cid: &str) -> Result<(), StoreError> {
+    if let Some(live) = rt.store.live_question(cid).await? {
+        close_live(rt, &live, CloseReason::Manual).await?;
+    }
+    if let Some(expired) = rt.live.current(cid) {
+        close_live(rt, &expired, CloseReason::Timeout).await?;
+    }
+    Ok(())
+}
+
 /// Closes a live run: through its timer task when this node runs it (so the task's broadcasts
 /// stay in order), directly otherwise. `None` when somebody closed it first.
 pub async fn close_live(

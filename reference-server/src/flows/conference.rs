@@ -12,9 +12,9 @@
 use lcr_protocol::admin::{ConferenceSpec, ConferenceState};
 use lcr_protocol::event::{self, conference_room, host_room};
 use lcr_protocol::server::ConferenceStatusChanged;
-use lcr_protocol::{CloseReason, ConferenceStatus, now_millis};
+use lcr_protocol::{ConferenceStatus, now_millis};
 
-use super::close::close_live;
+use super::close::close_open_run;
 use crate::catalog::ConferenceRecord;
 use crate::runtime::Runtime;
 
@@ -133,15 +133,38 @@ pub async fn end(rt: &Runtime, cid: &str) -> Result<ConferenceState, AdminError>
     if record.status == ConferenceStatus::Ended {
         return Ok(state(cid, &record, ConferenceStatus::Ended));
     }
-    if let Some(live) = rt.store.live_question(cid).await? {
-        close_live(rt, &live, CloseReason::Manual).await?;
+    // Take the push lock (a push in flight finishes first; the lock lasts 5 s at most), so no
+    // question can go live in the conference while it ends.
+    let token = wait_for_push_lock(rt, cid).await?;
+    let ended = async {
+        close_open_run(rt, cid).await?;
+        rt.store.set_status(cid, ConferenceStatus::Ended).await?;
+        rt.catalog.set_status(cid, ConferenceStatus::Ended).await?;
+        announce(rt, cid, ConferenceStatus::Ended).await;
+        rt.store.clear_presence(cid).await?;
+        rt.counts.forget(cid);
+        rt.clear_room(host_room(cid), cid).await;
+        rt.clear_room(conference_room(cid), cid).await;
+        Ok::<_, AdminError>(())
     }
-    rt.store.set_status(cid, ConferenceStatus::Ended).await?;
-    rt.catalog.set_status(cid, ConferenceStatus::Ended).await?;
-    announce(rt, cid, ConferenceStatus::Ended).await;
-    rt.store.clear_presence(cid).await?;
-    rt.counts.forget(cid);
-    rt.clear_room(host_room(cid)).await;
-    rt.clear_room(conference_room(cid)).await;
-    Ok(state(cid, &record, ConferenceStatus::Ended))
+    .await;
+    if let Err(e) = rt.store.unlock_push(cid, &token).await {
+        tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
+    }
+    ended.map(|()| state(cid, &record, ConferenceStatus::Ended))
+}
+
+async fn wait_for_push_lock(rt: &Runtime, cid: &str) -> Result<String, AdminError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(token) = rt.store.try_lock_push(cid, now_millis()).await? {
+            return Ok(token);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(AdminError::Unavailable(format!(
+                "conference {cid} is busy (push lock held for 10 s); try again"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -30,15 +30,18 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
     }
     let role = conference.role_of(uid);
 
-    let newly_joined = caller.session.mark_joined(cid, role);
-    let presence = if newly_joined {
+    // The store first: if it fails, the socket is neither counted nor in the rooms, and a
+    // retried join starts clean. A socket that joined already is not counted twice.
+    let presence = if caller.session.role_in(cid).is_none() {
+        let change = rt.store.add_member(cid, uid, role).await?;
+        caller.session.mark_joined(cid, role);
         let mut rooms = vec![conference_room(cid)];
         if role == Role::Host {
             rooms.push(host_room(cid));
         }
         caller.out.join_rooms(rooms);
         rt.counts.socket_joined(cid);
-        Some(rt.store.add_member(cid, uid, role).await?)
+        Some(change)
     } else {
         None
     };

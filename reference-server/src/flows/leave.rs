@@ -25,14 +25,16 @@ pub async fn leave(
     req: ConferenceLeave,
 ) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
-    let role = caller.session.forget(cid);
-    if role.is_some() {
-        caller
-            .out
-            .leave_rooms(vec![conference_room(cid), host_room(cid)]);
-    }
-    let change = match role {
-        Some(role) => Some((role, leave_presence(rt, caller.user_id(), cid, role).await?)),
+    // The store first: if it fails, the socket is still joined and the leave can be retried.
+    let change = match caller.session.role_in(cid) {
+        Some(role) => {
+            let count = leave_presence(rt, caller.user_id(), cid, role).await?;
+            caller.session.forget(cid);
+            caller
+                .out
+                .leave_rooms(vec![conference_room(cid), host_room(cid)]);
+            Some((role, count))
+        }
         None => None,
     };
     caller.send(
@@ -48,12 +50,26 @@ pub async fn leave(
 }
 
 /// Handles a disconnect: leaves every conference the socket had joined (spec §7.3, D12).
+/// The socket is gone, so a failing store is retried (0.2 s doubling, 5 tries) before the
+/// presence entry is given up on.
 pub async fn disconnect(rt: &Runtime, session: &Session) {
     for (cid, role) in session.forget_all() {
-        match leave_presence(rt, &session.user_id, &cid, role).await {
-            Ok(count) => announce_left(rt, &session.user_id, &cid, role, count).await,
-            Err(e) => tracing::warn!(conference = %cid, user = %session.user_id, error = %e,
-                "presence not cleaned on disconnect"),
+        let mut wait = std::time::Duration::from_millis(200);
+        for attempt in 1..=5 {
+            match leave_presence(rt, &session.user_id, &cid, role).await {
+                Ok(count) => {
+                    announce_left(rt, &session.user_id, &cid, role, count).await;
+                    break;
+                }
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(conference = %cid, user = %session.user_id, error = %e,
+                        "presence not cleaned on disconnect; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => tracing::error!(conference = %cid, user = %session.user_id, error = %e,
+                    "presence not cleaned on disconnect; giving up"),
+            }
         }
     }
 }
@@ -65,8 +81,8 @@ async fn leave_presence(
     cid: &str,
     role: Role,
 ) -> Result<Option<u64>, FlowError> {
-    rt.counts.socket_left(cid);
     let change = rt.store.remove_member(cid, uid, role).await?;
+    rt.counts.socket_left(cid);
     Ok(change.user_changed.then_some(change.audience_count))
 }
 

@@ -5,7 +5,9 @@
 //! - `question:timer_update` at `startedAt + k·1000 ms` for k = 1 … duration−1 with
 //!   `timeRemaining = duration − k` (D16); a tick first checks `question:{id}:timer` still
 //!   belongs to the run, so a close made elsewhere stops the countdown;
-//! - the timeout close at `expiresAt` (D16);
+//! - the timeout close at `expiresAt` (D16), retried with backoff until the store answers, and
+//!   also attempted when a tick finds the timer key gone early (evicted, or a close elsewhere:
+//!   the close is idempotent, so a run is never left without its final result);
 //! - `vote:result`, coalesced to one per interval with the trailing edge guaranteed (D20): the
 //!   first vote after a quiet interval is broadcast at once, later ones at the interval's end;
 //! - a manual close requested by [`super::close::close_live`].
@@ -55,7 +57,9 @@ impl LiveRegistry {
         let votes = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel(4);
         let task = tokio::spawn(drive(rt, run.clone(), meta, votes.clone(), rx));
-        let old = self.map().insert(
+        // A previous runner of the conference is never aborted: it has closed its run (push and
+        // end close the open run first) or, if not, still closes it by itself at its expiry.
+        self.map().insert(
             run.conference_id.clone(),
             Runner {
                 run,
@@ -64,9 +68,11 @@ impl LiveRegistry {
                 task: task.abort_handle(),
             },
         );
-        if let Some(old) = old {
-            old.task.abort();
-        }
+    }
+
+    /// The run this node is timing for the conference, if any (open until its task ends).
+    pub(crate) fn current(&self, conference_id: &str) -> Option<LiveRun> {
+        self.map().get(conference_id).map(|r| r.run.clone())
     }
 
     /// A vote was counted: the run's task will broadcast `vote:result`.
@@ -215,14 +221,17 @@ async fn drive(
                 break;
             }
             _ = sleep_until(expiry) => {
-                if let Err(e) = close_run(&rt, &run, CloseReason::Timeout).await {
-                    tracing::error!(question = %run.question_id, error = %e, "timeout close failed");
-                }
+                close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
                 break;
             }
             _ = sleep_until(next_tick.unwrap_or(far)), if next_tick.is_some() => {
                 match rt.store.timer_running(&run).await {
-                    Ok(false) => break,
+                    Ok(false) => {
+                        // Closed elsewhere (then this finds nothing to do) or the key vanished
+                        // early: either way the run ends here with its result.
+                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                        break;
+                    }
                     Ok(true) => {}
                     Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
                 }
@@ -247,6 +256,37 @@ async fn drive(
         }
     }
     rt.live.finished(&run);
+}
+
+/// Closes the run, retrying (0.1 s doubling to 5 s) while the store fails, so a passing Redis
+/// outage delays the final result and never loses it. Close requests that arrive meanwhile get
+/// the same answer.
+async fn close_until_done(
+    rt: &Runtime,
+    run: &LiveRun,
+    reason: CloseReason,
+    requests: &mut mpsc::Receiver<CloseRequest>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match close_run(rt, run, reason).await {
+            Ok(record) => {
+                while let Ok(CloseRequest { reply, .. }) = requests.try_recv() {
+                    let _ = reply.send(Ok(None));
+                }
+                if record.is_none() {
+                    tracing::debug!(question = %run.question_id, "run was already closed");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(question = %run.question_id, error = %e,
+                    retry_in = ?backoff, "close failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) {

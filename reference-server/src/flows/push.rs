@@ -2,19 +2,20 @@
 //!
 //! 1. The sender must be the host (`UNAUTHORIZED`) of an existing conference
 //!    (`CONFERENCE_NOT_FOUND`) that is ACTIVE (`CONFERENCE_NOT_ACTIVE`, D7).
-//! 2. The question must belong to the conference (`QUESTION_NOT_FOUND`); checked before anything
-//!    changes, so a bad push never closes the live question.
-//! 3. `SET NX` the push lock (`OPERATION_IN_PROGRESS` when held).
-//! 4. A live question is closed through the full close flow first (D14); pushing the question
+//! 2. `SET NX` the push lock (`OPERATION_IN_PROGRESS` when held); under it the status is read
+//!    again, so a push never lands in a conference that has just ended.
+//! 3. The question must belong to the conference (`QUESTION_NOT_FOUND`), checked before
+//!    anything changes: a bad push never closes the live question.
+//! 4. The open run is closed through the full close flow first (D14); pushing the question
 //!    that is live now answers `OPERATION_IN_PROGRESS`.
 //! 5. (with 6) Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
 //! 7. `question:live` to the conference room (never `correctOption`, D22).
 //! 8. The timer starts ([`super::live`]).
-//! 9. The lock is released, whatever happened.
+//! 9. The lock is released (only if still ours), whatever happened.
 
 use lcr_protocol::client::QuestionPushLive;
 use lcr_protocol::event::{self, conference_room};
-use lcr_protocol::{CloseReason, ErrorCode, now_millis};
+use lcr_protocol::{ErrorCode, now_millis};
 
 use super::{Caller, FlowError, close};
 use crate::runtime::Runtime;
@@ -27,7 +28,6 @@ pub async fn push_live(
     req: QuestionPushLive,
 ) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
-    let qid = req.question_id.as_str();
     let conference = rt.conference(cid).await?;
     if conference.host_user_id != caller.user_id() {
         return Err(FlowError::new(
@@ -35,57 +35,71 @@ pub async fn push_live(
             "only the conference host may push questions",
         ));
     }
-    if !Runtime::is_active(conference.status) {
+    require_active(cid, conference.status)?;
+    let Some(token) = rt.store.try_lock_push(cid, now_millis()).await? else {
         return Err(FlowError::new(
-            ErrorCode::ConferenceNotActive,
-            format!("conference {cid} is {}, not ACTIVE", conference.status),
+            ErrorCode::OperationInProgress,
+            "another push is in progress for this conference",
         ));
+    };
+    let outcome = locked_push(rt, &req).await;
+    if let Err(e) = rt.store.unlock_push(cid, &token).await {
+        tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
     }
+    outcome
+}
+
+fn require_active(cid: &str, status: lcr_protocol::ConferenceStatus) -> Result<(), FlowError> {
+    if Runtime::is_active(status) {
+        Ok(())
+    } else {
+        Err(FlowError::new(
+            ErrorCode::ConferenceNotActive,
+            format!("conference {cid} is {status}, not ACTIVE"),
+        ))
+    }
+}
+
+/// Steps 2–8, under the push lock.
+async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowError> {
+    let cid = req.conference_id.as_str();
+    let qid = req.question_id.as_str();
+    require_active(cid, rt.conference(cid).await?.status)?;
     let meta = rt.catalog.question(cid, qid).await?.ok_or_else(|| {
         FlowError::new(
             ErrorCode::QuestionNotFound,
             format!("question {qid} is not a question of conference {cid}"),
         )
     })?;
-
-    if !rt.store.try_lock_push(cid, now_millis()).await? {
+    if rt
+        .store
+        .live_question(cid)
+        .await?
+        .is_some_and(|live| live.question_id == qid)
+    {
         return Err(FlowError::new(
             ErrorCode::OperationInProgress,
-            "another push is in progress for this conference",
+            format!("question {qid} is live already"),
         ));
     }
-    let outcome = async {
-        if let Some(live) = rt.store.live_question(cid).await? {
-            if live.question_id == qid {
-                return Err(FlowError::new(
-                    ErrorCode::OperationInProgress,
-                    format!("question {qid} is live already"),
-                ));
-            }
-            close::close_live(rt, &live, CloseReason::Manual).await?;
-        }
-        let started_at = now_millis();
-        let duration = req.duration_secs();
-        let run = LiveRun {
-            conference_id: cid.to_owned(),
-            question_id: qid.to_owned(),
-            started_at,
-            expires_at: started_at + i64::from(duration) * 1000,
-            duration,
-        };
-        rt.store.start_question(&run, &meta).await?;
-        rt.broadcast(
-            conference_room(cid),
-            event::QUESTION_LIVE,
-            &run.live_payload(&meta),
-        )
-        .await;
-        rt.live.start(rt, run, meta);
-        Ok(())
-    }
+    close::close_open_run(rt, cid).await?;
+
+    let started_at = now_millis();
+    let duration = req.duration_secs();
+    let run = LiveRun {
+        conference_id: cid.to_owned(),
+        question_id: qid.to_owned(),
+        started_at,
+        expires_at: started_at + i64::from(duration) * 1000,
+        duration,
+    };
+    rt.store.start_question(&run, &meta).await?;
+    rt.broadcast(
+        conference_room(cid),
+        event::QUESTION_LIVE,
+        &run.live_payload(&meta),
+    )
     .await;
-    if let Err(e) = rt.store.unlock_push(cid).await {
-        tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
-    }
-    outcome
+    rt.live.start(rt, run, meta);
+    Ok(())
 }

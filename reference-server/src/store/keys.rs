@@ -79,3 +79,13 @@ pub const PUSH_LOCK_TTL_MS: i64 = 5_000;
 pub const VOTE_LOCK_TTL_MS: i64 = 2_000;
 /// TTL of the audience count cache (spec: 10 s).
 pub const AUDIENCE_COUNT_TTL_SECS: i64 = 10;
+
+/// A fresh push-lock value: the time in nanoseconds since the epoch (the spec's value is a
+/// timestamp), unique enough to tell one holder from the next.
+pub fn lock_token() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+        .to_string()
+}

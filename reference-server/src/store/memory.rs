@@ -51,7 +51,7 @@ struct Conference {
     audience: HashSet<String>,
     sockets: HashMap<String, u32>,
     live: Option<LiveRun>,
-    push_lock_until: Option<Millis>,
+    push_lock: Option<(String, Millis)>,
 }
 
 #[derive(Default)]
@@ -202,20 +202,30 @@ impl RuntimeStore for MemoryStore {
         }))
     }
 
-    async fn try_lock_push(&self, c: &str, now: Millis) -> StoreResult<bool> {
+    async fn try_lock_push(&self, c: &str, now: Millis) -> StoreResult<Option<String>> {
+        let token = super::keys::lock_token();
         Ok(self.with(|s| {
             let conf = s.conf(c);
-            if conf.push_lock_until.is_some_and(|until| now < until) {
-                false
+            if conf
+                .push_lock
+                .as_ref()
+                .is_some_and(|(_, until)| now < *until)
+            {
+                None
             } else {
-                conf.push_lock_until = Some(now + PUSH_LOCK_TTL_MS);
-                true
+                conf.push_lock = Some((token.clone(), now + PUSH_LOCK_TTL_MS));
+                Some(token)
             }
         }))
     }
 
-    async fn unlock_push(&self, c: &str) -> StoreResult<()> {
-        self.with(|s| s.conf(c).push_lock_until = None);
+    async fn unlock_push(&self, c: &str, token: &str) -> StoreResult<()> {
+        self.with(|s| {
+            let conf = s.conf(c);
+            if conf.push_lock.as_ref().is_some_and(|(t, _)| t == token) {
+                conf.push_lock = None;
+            }
+        });
         Ok(())
     }
 
@@ -384,12 +394,13 @@ impl RuntimeStore for MemoryStore {
         self.with(|s| {
             let field = record.pending_field();
             s.pending.retain(|p| p.pending_field() != field);
-            let live_again = s
-                .conferences
-                .get(&record.conference_id)
-                .and_then(|c| c.live.as_ref())
-                .is_some_and(|r| r.question_id == record.question_id);
-            if !live_again && let Some(q) = s.questions.get_mut(&record.question_id) {
+            // As persisted.lua: keep the vote keys while a newer run of the question is open
+            // (its timer is set from push until close, like meta status LIVE).
+            if let Some(q) = s
+                .questions
+                .get_mut(&record.question_id)
+                .filter(|q| q.timer.is_none())
+            {
                 q.counts = None;
                 q.voters.clear();
                 q.correct = 0;

@@ -253,10 +253,12 @@ pub trait RuntimeStore: Send + Sync + 'static {
     /// Audience count, through the 10 s cache (spec §7.4).
     async fn audience_count(&self, conference_id: &str) -> StoreResult<u64>;
 
-    /// `SET NX` the push lock (spec §3.4 step 5); false when held.
-    async fn try_lock_push(&self, conference_id: &str, now: Millis) -> StoreResult<bool>;
-    /// Releases the push lock.
-    async fn unlock_push(&self, conference_id: &str) -> StoreResult<()>;
+    /// `SET NX` the push lock (spec §3.4 step 5). Returns the holder's token (a timestamp, as
+    /// the spec's value), or `None` when another operation holds it.
+    async fn try_lock_push(&self, conference_id: &str, now: Millis) -> StoreResult<Option<String>>;
+    /// Releases the push lock if `token` still holds it (a lock that expired and was taken by
+    /// another operation is left alone).
+    async fn unlock_push(&self, conference_id: &str, token: &str) -> StoreResult<()>;
     /// The live run, if a question is live.
     async fn live_question(&self, conference_id: &str) -> StoreResult<Option<LiveRun>>;
     /// Whether `question:{id}:timer` still belongs to this run (false once closed anywhere).

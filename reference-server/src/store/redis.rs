@@ -28,6 +28,7 @@ struct Scripts {
     vote: Script,
     close: Script,
     persisted: Script,
+    unlock: Script,
 }
 
 impl Scripts {
@@ -40,6 +41,7 @@ impl Scripts {
             vote: Script::from_lua(include_str!("lua/vote.lua")),
             close: Script::from_lua(include_str!("lua/close.lua")),
             persisted: Script::from_lua(include_str!("lua/persisted.lua")),
+            unlock: Script::from_lua(include_str!("lua/unlock.lua")),
         }
     }
 }
@@ -286,35 +288,43 @@ impl RuntimeStore for RedisStore {
             return Ok(n);
         }
         let n: u64 = client.scard(keys::audience(c)).await?;
-        let _: () = client
+        // NX: a join or leave in between already wrote a fresher count; keep it.
+        let _: Option<String> = client
             .set(
                 keys::audience_count(c),
                 n,
                 Some(Expiration::EX(keys::AUDIENCE_COUNT_TTL_SECS)),
-                None,
+                Some(SetOptions::NX),
                 false,
             )
             .await?;
         Ok(n)
     }
 
-    async fn try_lock_push(&self, c: &str, now: Millis) -> StoreResult<bool> {
+    async fn try_lock_push(&self, c: &str, _now: Millis) -> StoreResult<Option<String>> {
+        let token = keys::lock_token();
         let set: Option<String> = self
             .pool
             .next()
             .set(
                 keys::push_lock(c),
-                now,
+                token.as_str(),
                 Some(Expiration::PX(PUSH_LOCK_TTL_MS)),
                 Some(SetOptions::NX),
                 false,
             )
             .await?;
-        Ok(set.is_some())
+        Ok(set.map(|_| token))
     }
 
-    async fn unlock_push(&self, c: &str) -> StoreResult<()> {
-        let _: () = self.pool.next().del(keys::push_lock(c)).await?;
+    async fn unlock_push(&self, c: &str, token: &str) -> StoreResult<()> {
+        let _: i64 = self
+            .eval(
+                &self.scripts.unlock,
+                vec![keys::push_lock(c)],
+                vec![token.into()],
+            )
+            .await?;
         Ok(())
     }
 
@@ -356,7 +366,7 @@ impl RuntimeStore for RedisStore {
             run.expires_at.into(),
             (run.duration as i64).into(),
             meta_ttl.into(),
-            (run.expires_at + QUESTION_KEYS_TTL_MS).into(),
+            (i64::from(run.duration) * 1000 + QUESTION_KEYS_TTL_MS).into(),
         ];
         args.extend(meta.options.iter().map(|o| Value::from(o.key.as_str())));
         let _: i64 = self
@@ -501,12 +511,12 @@ impl RuntimeStore for RedisStore {
                 &self.scripts.persisted,
                 vec![
                     keys::PENDING_RESULTS.to_owned(),
-                    keys::live_question(&record.conference_id),
+                    keys::meta(q),
                     keys::counts(q),
                     keys::voters(q),
                     keys::correct(q),
                 ],
-                vec![record.pending_field().into(), q.as_str().into()],
+                vec![record.pending_field().into()],
             )
             .await?;
         Ok(())

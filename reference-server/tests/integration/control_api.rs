@@ -174,6 +174,27 @@ async fn activate_and_end_drive_the_conference(store: Store) {
     env.shutdown().await;
 }
 
+async fn sockets_of_an_ended_conference_are_out_of_it(store: Store) {
+    let env = Env::start(store).await;
+    let cid = env.active_conference("hana").await;
+    let (_hana, _) = env.joined("hana", &cid).await;
+    let (mut alex, _) = env.joined("alex", &cid).await;
+    env.end(&cid).await;
+    alex.expect(event::CONFERENCE_STATUS_CHANGED).await;
+    // The same id comes back as a new conference: the old socket is not in it.
+    let spec = json!({"hostUserId": "hana", "status": "ACTIVE", "questions": [crate::harness::question("q1", "A")]});
+    let (code, _) = env
+        .http("PUT", &conference_path(&cid), Some(ADMIN_TOKEN), Some(spec))
+        .await;
+    assert_eq!(code, 200);
+    let (hana2, _) = env.joined("hana", &cid).await;
+    hana2.push(&cid, "q1", Some(30));
+    alex.expect_none(event::QUESTION_LIVE).await;
+    alex.vote(&cid, "q1", "A");
+    alex.expect_rejected("not_audience").await;
+    env.shutdown().await;
+}
+
 async fn probes_answer(store: Store) {
     let env = Env::start(store).await;
     let (code, body) = env.http("GET", "/health", None, None).await;
@@ -197,5 +218,6 @@ crate::both_stores!(
     bad_bodies_get_400_with_a_message,
     question_ids_belong_to_one_conference,
     activate_and_end_drive_the_conference,
+    sockets_of_an_ended_conference_are_out_of_it,
     probes_answer,
 );

@@ -12,4 +12,5 @@ mod interop_js;
 mod presence;
 mod questions;
 mod redis_keys;
+mod store_contract;
 mod votes;

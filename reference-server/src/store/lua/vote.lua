@@ -2,9 +2,10 @@
 -- KEYS: 1 conference host, 2 live_question, 3 question meta, 4 votes:users, 5 votes:counts,
 --       6 votes:correct, 7 vote lock
 -- ARGV: 1 userId, 2 questionId, 3 option (upper-cased), 4 now ms, 5 vote keys TTL after expiry ms
+-- (the voters set expires with the counts: the live question's remaining time plus ARGV[5])
 -- Returns {"accepted", isCorrect 0/1} or {"rejected", reason}
 if redis.call('GET', KEYS[1]) == ARGV[1] then return {'rejected', 'not_audience'} end
-local live = redis.call('HMGET', KEYS[2], 'questionId', 'expiresAt')
+local live = redis.call('HMGET', KEYS[2], 'questionId')
 if live[1] ~= ARGV[2] then return {'rejected', 'question_closed'} end
 local meta = redis.call('HMGET', KEYS[3], 'options', 'correctOption')
 if not meta[1] then return {'rejected', 'question_closed'} end
@@ -18,7 +19,7 @@ if not redis.call('SET', KEYS[7], ARGV[4], 'NX', 'PX', 2000) then
   return {'rejected', 'duplicate'}
 end
 redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('PEXPIREAT', KEYS[4], tonumber(live[2]) + tonumber(ARGV[5]))
+redis.call('PEXPIRE', KEYS[4], math.max(redis.call('PTTL', KEYS[2]), 0) + tonumber(ARGV[5]))
 redis.call('HINCRBY', KEYS[5], 'total', 1)
 redis.call('HINCRBY', KEYS[5], ARGV[3], 1)
 local correct = 0

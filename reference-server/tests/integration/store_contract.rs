@@ -1,0 +1,221 @@
+//! The two stores keep the same contract, checked on the store itself.
+
+use std::sync::Arc;
+
+use lcr_protocol::server::QuestionOption;
+use lcr_protocol::{CloseReason, ConferenceStatus, RejectReason, Role, now_millis};
+use reference_server::store::memory::MemoryStore;
+use reference_server::store::redis::RedisStore;
+use reference_server::store::{LiveRun, QuestionMeta, RuntimeStore, VoteOutcome};
+
+use crate::harness::*;
+
+async fn store(kind: Store) -> (Arc<dyn RuntimeStore>, Option<RedisProcess>) {
+    match kind {
+        Store::Memory => (Arc::new(MemoryStore::default()), None),
+        Store::Redis => {
+            let redis = RedisProcess::start();
+            let s = RedisStore::connect(&redis.url(), 2).await.unwrap();
+            (Arc::new(s), Some(redis))
+        }
+    }
+}
+
+fn meta(q: &str) -> QuestionMeta {
+    QuestionMeta {
+        conference_id: "c".into(),
+        question_id: q.into(),
+        question_text: "t".into(),
+        options: ["A", "B"]
+            .iter()
+            .map(|k| QuestionOption {
+                key: (*k).into(),
+                text: (*k).into(),
+            })
+            .collect(),
+        correct_option: "A".into(),
+    }
+}
+
+fn run(q: &str, duration: u32) -> LiveRun {
+    let now = now_millis();
+    LiveRun {
+        conference_id: "c".into(),
+        question_id: q.into(),
+        started_at: now,
+        expires_at: now + i64::from(duration) * 1000,
+        duration,
+    }
+}
+
+async fn push_lock_is_released_only_by_its_holder(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    let first = s
+        .try_lock_push("c", now_millis())
+        .await
+        .unwrap()
+        .expect("free lock");
+    assert!(
+        s.try_lock_push("c", now_millis()).await.unwrap().is_none(),
+        "held"
+    );
+    s.unlock_push("c", "someone-else").await.unwrap();
+    assert!(
+        s.try_lock_push("c", now_millis()).await.unwrap().is_none(),
+        "a stranger cannot release it"
+    );
+    s.unlock_push("c", &first).await.unwrap();
+    assert!(
+        s.try_lock_push("c", now_millis()).await.unwrap().is_some(),
+        "released by its holder"
+    );
+}
+
+async fn votes_after_expiry_are_refused_and_the_run_still_closes(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    s.put_conference("c", "hana", ConferenceStatus::Active)
+        .await
+        .unwrap();
+    let r = run("q", 1);
+    s.start_question(&r, &meta("q")).await.unwrap();
+    assert_eq!(
+        s.record_vote("c", "q", "hana", "A", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Rejected(RejectReason::NotAudience)
+    );
+    assert_eq!(
+        s.record_vote("c", "q", "alex", "A", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Accepted { is_correct: true }
+    );
+    assert_eq!(
+        s.record_vote("c", "q", "alex", "B", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Rejected(RejectReason::Duplicate)
+    );
+    assert_eq!(
+        s.record_vote("c", "q", "bo", "Z", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Rejected(RejectReason::InvalidOption)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(
+        s.live_question("c").await.unwrap().is_none(),
+        "the live question expires with its TTL"
+    );
+    assert_eq!(
+        s.record_vote("c", "q", "bo", "B", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Rejected(RejectReason::QuestionClosed)
+    );
+    let rec = s
+        .close_question(&r, CloseReason::Timeout, now_millis())
+        .await
+        .unwrap()
+        .expect("closes after expiry");
+    assert_eq!((rec.total_responses, rec.correct_count), (1, 1));
+    assert!(
+        s.close_question(&r, CloseReason::Manual, now_millis())
+            .await
+            .unwrap()
+            .is_none(),
+        "closes once"
+    );
+    assert_eq!(s.pending_results().await.unwrap().len(), 1);
+    s.result_persisted(&rec).await.unwrap();
+    assert!(s.pending_results().await.unwrap().is_empty());
+    assert!(
+        s.close_question(&r, CloseReason::Manual, now_millis())
+            .await
+            .unwrap()
+            .is_none(),
+        "still closed after cleanup"
+    );
+}
+
+async fn confirming_an_old_run_keeps_the_open_rerun(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    s.put_conference("c", "hana", ConferenceStatus::Active)
+        .await
+        .unwrap();
+    let first = run("q", 60);
+    s.start_question(&first, &meta("q")).await.unwrap();
+    s.record_vote("c", "q", "alex", "A", now_millis())
+        .await
+        .unwrap();
+    let old = s
+        .close_question(&first, CloseReason::Manual, now_millis())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // The rerun is open but its live key has expired (its timeout close has not run yet) when
+    // the old run's write is confirmed.
+    let second = run("q", 1);
+    s.start_question(&second, &meta("q")).await.unwrap();
+    s.record_vote("c", "q", "bo", "B", now_millis())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    s.result_persisted(&old).await.unwrap();
+    let rec = s
+        .close_question(&second, CloseReason::Manual, now_millis())
+        .await
+        .unwrap()
+        .expect("rerun closes");
+    assert_eq!(
+        rec.total_responses, 1,
+        "the rerun's votes survived the old run's cleanup"
+    );
+    assert_eq!(rec.option_counts["B"], 1);
+}
+
+async fn presence_counts_users_once(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    s.put_conference("c", "hana", ConferenceStatus::Active)
+        .await
+        .unwrap();
+    assert!(
+        s.add_member("c", "alex", Role::Audience)
+            .await
+            .unwrap()
+            .user_changed
+    );
+    assert!(
+        !s.add_member("c", "alex", Role::Audience)
+            .await
+            .unwrap()
+            .user_changed
+    );
+    let host = s.add_member("c", "hana", Role::Host).await.unwrap();
+    assert_eq!(host.audience_count, 1);
+    assert!(
+        !s.remove_member("c", "alex", Role::Audience)
+            .await
+            .unwrap()
+            .user_changed
+    );
+    let last = s.remove_member("c", "alex", Role::Audience).await.unwrap();
+    assert!(last.user_changed);
+    assert_eq!(last.audience_count, 0);
+    // A leave the store never saw (presence cleared meanwhile) changes nothing.
+    assert!(
+        !s.remove_member("c", "alex", Role::Audience)
+            .await
+            .unwrap()
+            .user_changed
+    );
+    assert_eq!(s.audience_count("c").await.unwrap(), 0);
+}
+
+crate::both_stores!(
+    push_lock_is_released_only_by_its_holder,
+    votes_after_expiry_are_refused_and_the_run_still_closes,
+    confirming_an_old_run_keeps_the_open_rerun,
+    presence_counts_users_once,
+);
