@@ -44,8 +44,10 @@ pub struct ConferenceJoined {
     pub live_question: Option<QuestionLive>,
     /// Audience users present (D9).
     pub audience_count: u64,
-    /// Extension field (D3): the role the server gave this user here.
-    pub role: Role,
+    /// Extension field (D3): the role the server gave this user here. Optional for clients, so
+    /// a server without the extension fails only the scenarios that rest on D3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// `conference:left`, to the sender.

@@ -65,7 +65,7 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
             conference_status: conference.status,
             live_question,
             audience_count,
-            role,
+            role: Some(role),
         },
     );
 

@@ -1,0 +1,138 @@
+//! Strict checks of every message a scenario's actors receive, whether or not a step looks at
+//! it: the payload must parse as the protocol crate's type (required fields, types, enum
+//! values), respect the invariants the decisions state, and leak nothing (D22).
+//!
+//! ```
+//! use conformance::checks::check;
+//! let leak = serde_json::json!({"conferenceId": "c", "questionId": "q", "questionText": "t",
+//!     "options": [], "duration": 5, "startedAt": 1, "expiresAt": 5001, "correctOption": "A"});
+//! assert!(check("question:live", &leak, true).iter().any(|v| v.contains("D22")));
+//! assert!(check("vote:accepted", &serde_json::json!({"conferenceId": "c"}), true)[0].contains("vote:accepted"));
+//! ```
+
+use lcr_protocol::event;
+use lcr_protocol::server::*;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+fn shape<T: DeserializeOwned>(name: &str, data: &Value) -> Result<T, String> {
+    if !data.is_object() {
+        return Err(format!("{name}: payload is not an object: {data}"));
+    }
+    T::deserialize(data).map_err(|e| format!("{name}: malformed payload ({e}): {data}"))
+}
+
+/// Problems with one received message; empty when it conforms. `audience` is true for an
+/// AUDIENCE socket (D10, D22 apply).
+pub fn check(name: &str, data: &Value, audience: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut add = |r: Result<(), String>| {
+        if let Err(e) = r {
+            problems.push(e);
+        }
+    };
+    match name {
+        event::CONFERENCE_JOINED => add(shape::<ConferenceJoined>(name, data).and_then(
+            |j| match &j.live_question {
+                Some(q) => live_invariants(name, q),
+                None => Ok(()),
+            },
+        )),
+        event::CONFERENCE_LEFT => add(shape::<ConferenceLeft>(name, data).map(drop)),
+        event::CONFERENCE_STATUS_CHANGED => add(shape::<ConferenceStatusChanged>(name, data)
+            .and_then(|s| {
+                if s.status.is_runtime_status() {
+                    Ok(())
+                } else {
+                    Err(format!("{name}: status must be ACTIVE or ENDED: {data}"))
+                }
+            })),
+        event::QUESTION_LIVE => {
+            add(shape::<QuestionLive>(name, data).and_then(|q| live_invariants(name, &q)))
+        }
+        event::QUESTION_CLOSED => add(shape::<QuestionClosed>(name, data).map(drop)),
+        event::QUESTION_TIMER_UPDATE => add(shape::<QuestionTimerUpdate>(name, data).map(drop)),
+        event::VOTE_ACCEPTED => add(shape::<VoteAccepted>(name, data).map(drop)),
+        event::VOTE_REJECTED => add(shape::<VoteRejected>(name, data).map(drop)),
+        event::VOTE_RESULT => add(shape::<VoteResult>(name, data).and_then(|r| {
+            let sum: u64 = r.option_counts.values().sum();
+            if sum == r.total_votes {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name}: totalVotes {} is not the sum of optionCounts {sum} (D20)",
+                    r.total_votes
+                ))
+            }
+        })),
+        event::VOTE_FINAL_RESULT => {
+            add(shape::<VoteFinalResult>(name, data).and_then(|f| final_invariants(name, &f)))
+        }
+        event::AUDIENCE_JOINED | event::AUDIENCE_LEFT => {
+            add(shape::<AudiencePresence>(name, data).map(drop));
+            if audience {
+                add(Err(format!(
+                    "D10: {name} reached an AUDIENCE socket: {data}"
+                )));
+            }
+        }
+        event::AUDIENCE_COUNT => add(shape::<AudienceCount>(name, data).map(drop)),
+        event::ERROR => add(shape::<ErrorEvent>(name, data).map(drop)),
+        _ => {}
+    }
+    if audience {
+        for path in forbidden_fields(name, data) {
+            problems.push(format!(
+                "D22: {name} carries {path} to an AUDIENCE socket: {data}"
+            ));
+        }
+    }
+    problems
+}
+
+fn live_invariants(name: &str, q: &QuestionLive) -> Result<(), String> {
+    if q.expires_at != q.started_at + i64::from(q.duration) * 1000 {
+        return Err(format!(
+            "{name}: expiresAt {} must be startedAt {} + duration {} s (D6)",
+            q.expires_at, q.started_at, q.duration
+        ));
+    }
+    if q.started_at < 1_000_000_000_000 {
+        return Err(format!(
+            "{name}: startedAt {} is not epoch milliseconds (D6)",
+            q.started_at
+        ));
+    }
+    Ok(())
+}
+
+fn final_invariants(name: &str, f: &VoteFinalResult) -> Result<(), String> {
+    let sum: u64 = f.option_counts.values().sum();
+    if sum != f.total_votes {
+        return Err(format!(
+            "{name}: totalVotes {} is not the sum of optionCounts {sum} (D21)",
+            f.total_votes
+        ));
+    }
+    let correct = f.option_counts.get(&f.correct_option).copied().unwrap_or(0);
+    if correct != f.correct_count {
+        return Err(format!(
+            "{name}: correctCount {} but optionCounts[{}] is {correct} (D21)",
+            f.correct_count, f.correct_option
+        ));
+    }
+    let expected = percentages(&f.option_counts, f.total_votes);
+    let keys_match = expected.keys().eq(f.percentage_breakdown.keys());
+    let values_match = expected.iter().all(|(k, v)| {
+        f.percentage_breakdown
+            .get(k)
+            .is_some_and(|got| (got - v).abs() < 0.005)
+    });
+    if !keys_match || !values_match {
+        return Err(format!(
+            "{name}: percentageBreakdown {:?}, expected {:?} (D21: count / total × 100, 2 decimals)",
+            f.percentage_breakdown, expected
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Step definitions: thin functions over [`crate::world::LiveWorld`], grouped by mood.
+
+pub mod actions;
+pub mod outcomes;
+pub mod redis;
+pub mod setup;

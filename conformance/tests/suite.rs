@@ -1,0 +1,152 @@
+//! Runs the whole feature suite against the reference server on both stores (in-memory, and
+//! Redis with `@redis` enabled), in parallel, and checks the verdicts and the reports.
+//! `harness = false`: this is a plain program that exits non-zero on failure.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Redis(Child, u16);
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis(child, port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let log = std::fs::File::create(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-{name}.log")),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--report-dir")
+        .arg(&dir)
+        .args(extra)
+        .env_remove("CONFORMANCE_TARGET")
+        .env_remove("REDIS_URL")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("conformance binary");
+    (child, dir)
+}
+
+fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Result<String, String> {
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-{name}.log"));
+    let tail = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains('✘') || l.contains("Captured") || l.contains("failed"))
+            .take(60)
+            .collect();
+        lines.join("\n")
+    };
+    if !status.success() {
+        return Err(format!(
+            "{name}: suite failed ({status}); log {}:\n{}",
+            log.display(),
+            tail()
+        ));
+    }
+    for file in ["index.html", "report.json", "junit.xml", "cucumber.json"] {
+        if !dir.join(file).is_file() {
+            return Err(format!(
+                "{name}: report file {file} missing in {}",
+                dir.display()
+            ));
+        }
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let s = &report["summary"];
+    let (passed, failed, skipped) = (
+        s["passed"].as_u64().unwrap_or(0),
+        s["failed"].as_u64().unwrap_or(1),
+        s["skipped"].as_u64().unwrap_or(1),
+    );
+    if failed != 0 || skipped != 0 || passed < min_scenarios {
+        return Err(format!(
+            "{name}: {passed} passed, {failed} failed, {skipped} skipped (need ≥ {min_scenarios} passed)"
+        ));
+    }
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap_or_default();
+    if !junit.contains("<testsuites") || junit.contains("<failure") {
+        return Err(format!("{name}: junit.xml is not a passing JUnit report"));
+    }
+    Ok(format!("{name}: {passed} scenarios passed"))
+}
+
+fn main() {
+    let started = Instant::now();
+    let redis = Redis::start();
+    let (memory, memory_dir) = run("memory", &[]);
+    let (on_redis, redis_dir) = run(
+        "redis",
+        &[
+            "--redis-url".into(),
+            format!("redis://127.0.0.1:{}", redis.1),
+        ],
+    );
+    let results = [
+        verdict("memory store", memory, &memory_dir, 120),
+        verdict("redis store, @redis enabled", on_redis, &redis_dir, 130),
+    ];
+    let mut failed = 0;
+    for r in &results {
+        match r {
+            Ok(line) => println!("ok: {line}"),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED: {e}");
+            }
+        }
+    }
+    println!(
+        "conformance suite on both stores in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("{} passed, {failed} failed", results.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
