@@ -323,7 +323,7 @@ async fn api_answers(w: &mut LiveWorld, status: u16, code: String) -> StepResult
         ));
     }
     if status >= 400 {
-        if !body["message"].as_str().is_some_and(|m| !m.is_empty()) {
+        if body["message"].as_str().is_none_or(str::is_empty) {
             return Err(format!("a {status} must carry a message: {body}"));
         }
         if !code.is_empty() && body["error"] != code.as_str() {
