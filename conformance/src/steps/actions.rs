@@ -180,6 +180,13 @@ async fn votes(w: &mut LiveWorld, name: String, option: String, q: String) -> St
     vote(w, &name, &option, &q).await
 }
 
+#[when(regex = r#"^(".+") vote "([^"]*)" on question "(\w+)" at once$"#)]
+async fn votes_at_once(w: &mut LiveWorld, list: String, option: String, q: String) -> StepResult {
+    let voters = names(&list);
+    let sent = join_all(voters.iter().map(|v| vote(w, v, &option, &q))).await;
+    sent.into_iter().collect()
+}
+
 #[when(regex = r#"^"([^"]+)" votes "([^"]*)" on the live question$"#)]
 async fn votes_live(w: &mut LiveWorld, name: String, option: String) -> StepResult {
     vote(w, &name, &option, "q1").await
