@@ -124,8 +124,10 @@ pub struct Received {
     pub name: String,
     /// First argument (Null when absent).
     pub data: Value,
-    /// Wall-clock receipt time, ms since the epoch.
+    /// Wall-clock receipt time, ms since the epoch (to compare with server timestamps).
     pub at: i64,
+    /// Monotonic receipt time (for microsecond durations measured on this machine).
+    pub instant: std::time::Instant,
 }
 
 /// What the connection task reports.
@@ -343,7 +345,7 @@ async fn run(
                         }
                     }
                     Frame::Event { name, data } => {
-                        let _ = events.send(Incoming::Event(Received { name, data, at: now_millis() }));
+                        let _ = events.send(Incoming::Event(Received { name, data, at: now_millis(), instant: std::time::Instant::now() }));
                     }
                     Frame::Disconnect => break "server disconnected the socket".to_owned(),
                     Frame::Close => break "server closed the transport".to_owned(),

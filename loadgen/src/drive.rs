@@ -1,0 +1,420 @@
+//! The participants: voters (in batches, one batch per goose user) and the host.
+//!
+//! A voter connects, joins, and on each `question:live` schedules its vote at
+//! `startedAt + offset` (the plan's open-model schedule: it votes then whatever happened to the
+//! others). The ack latency runs from that *scheduled* time, so a server that stalls shows the
+//! stall (no coordinated omission). Every broadcast's fan-out delay is receipt time minus the
+//! server's own timestamp in the payload.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lcr_client::{ClientConfig, Received, connect};
+use lcr_protocol::event;
+use lcr_protocol::now_millis;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::plan::Plan;
+use crate::record::{Recorder, metric};
+
+/// One timing for goose (`record_custom_request_duration`).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Metric name.
+    pub name: &'static str,
+    /// Duration.
+    pub took: Duration,
+    /// Whether the operation succeeded.
+    pub ok: bool,
+}
+
+/// Where measurements go: the shard's recorder, and goose through its user's channel.
+#[derive(Clone)]
+pub struct Sink {
+    /// The shard's recorder.
+    pub rec: Arc<Recorder>,
+    /// The goose user's channel.
+    pub goose: mpsc::UnboundedSender<Sample>,
+}
+
+impl Sink {
+    fn time(&self, name: &'static str, micros: u64, ok: bool) {
+        self.rec.time(name, micros);
+        let _ = self.goose.send(Sample {
+            name,
+            took: Duration::from_micros(micros),
+            ok,
+        });
+    }
+}
+
+fn token(plan: &Plan, user: &str) -> String {
+    lcr_protocol::token::mint(&plan.jwt_secret, user, 24 * 3600).unwrap_or_default()
+}
+
+/// Runs voters `range` to the end of the run (last final result, or the deadline).
+pub async fn run_voters(plan: Arc<Plan>, range: std::ops::Range<usize>, sink: Sink, end: Instant) {
+    let tasks: Vec<_> = range
+        .map(|i| {
+            let (plan, sink) = (plan.clone(), sink.clone());
+            tokio::spawn(async move { voter(plan, i, sink, end).await })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+struct PerQuestion {
+    scheduled_at: Option<Instant>,
+    option: &'static str,
+    answered: bool,
+    accepted: u64,
+    timers: u64,
+    live: bool,
+    closed: bool,
+    fin: bool,
+}
+
+async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
+    let user = plan.voter_user(i);
+    let mut cfg =
+        ClientConfig::new(plan.target_for(i)).auth(json!({ "token": token(&plan, &user) }));
+    if !plan.local_ips.is_empty() {
+        cfg = cfg.local_ip(plan.local_ips[i % plan.local_ips.len()]);
+    }
+    cfg.connect_timeout = Duration::from_secs(30);
+    let cid = plan.conference_id();
+
+    // Connect (retried: a listen backlog overflow under a connect storm is not the server's
+    // answer), then join (retried while the conference does not exist yet: another shard makes it).
+    let mut attempt = 0;
+    let (client, mut events) = loop {
+        let t = Instant::now();
+        match connect(&cfg).await {
+            Ok(c) => {
+                sink.time(metric::CONNECT, t.elapsed().as_micros() as u64, true);
+                break c;
+            }
+            Err(e) => {
+                attempt += 1;
+                if attempt >= 5 || Instant::now() >= end {
+                    tracing::warn!(voter = i, error = %e, "connect failed");
+                    sink.rec.connect_failed();
+                    sink.time(metric::CONNECT, t.elapsed().as_micros() as u64, false);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    };
+    sink.rec.connected(now_millis(), 1);
+    let joined = loop {
+        let t = Instant::now();
+        if client
+            .emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+            .is_err()
+        {
+            break false;
+        }
+        let mut outcome = None;
+        while outcome.is_none() {
+            let Ok(Some(r)) = tokio::time::timeout_at(end.into(), events.next()).await else {
+                break;
+            };
+            match r.name.as_str() {
+                event::CONFERENCE_JOINED => outcome = Some(true),
+                event::ERROR if r.data["context"]["event"] == event::CONFERENCE_JOIN => {
+                    outcome = Some(false)
+                }
+                _ => {}
+            }
+        }
+        match outcome {
+            Some(true) => {
+                sink.time(metric::JOIN, t.elapsed().as_micros() as u64, true);
+                break true;
+            }
+            Some(false) if Instant::now() + Duration::from_millis(500) < end => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            _ => {
+                sink.time(metric::JOIN, t.elapsed().as_micros() as u64, false);
+                break false;
+            }
+        }
+    };
+    if !joined {
+        sink.rec.connected(now_millis(), -1);
+        client.close();
+        return;
+    }
+
+    let mut questions: BTreeMap<usize, PerQuestion> = BTreeMap::new();
+    let (vote_tx, mut vote_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let mut done = false;
+    while !done {
+        let next = tokio::select! {
+            r = tokio::time::timeout_at(end.into(), events.next()) => r,
+            Some((k, at)) = vote_rx.recv() => {
+                if let Some(q) = questions.get_mut(&k) {
+                    q.scheduled_at = Some(at);
+                    let payload = json!({"conferenceId": cid, "questionId": plan.question_id(k), "selectedOption": q.option});
+                    let _ = client.emit(event::VOTE_SUBMIT, &payload);
+                    sink.rec.question(&plan.question_id(k), |t| t.votes_sent += 1);
+                }
+                continue;
+            }
+        };
+        let r = match next {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                sink.rec.disconnect();
+                break;
+            }
+            Err(_) => break,
+        };
+        done = on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
+    }
+    for (k, q) in &questions {
+        let qid = plan.question_id(*k);
+        sink.rec.question(&qid, |t| {
+            if q.scheduled_at.is_some() && !q.answered {
+                t.votes_unanswered += 1;
+            }
+            if q.accepted > 1 {
+                t.accepted_twice += 1;
+            }
+            t.got_live += u64::from(q.live);
+            t.got_closed += u64::from(q.closed);
+            t.got_final += u64::from(q.fin);
+            t.timer_updates += q.timers;
+            if q.live {
+                t.timer_expected += u64::from(plan.question_duration.saturating_sub(1));
+            }
+        });
+    }
+    sink.rec.connected(now_millis(), -1);
+    client.close();
+}
+
+/// Handles one message; true when the run is over for this voter.
+fn on_event(
+    plan: &Plan,
+    i: usize,
+    r: &Received,
+    sink: &Sink,
+    questions: &mut BTreeMap<usize, PerQuestion>,
+    vote_tx: &mpsc::UnboundedSender<(usize, Instant)>,
+) -> bool {
+    let is_vote = matches!(r.name.as_str(), event::VOTE_ACCEPTED | event::VOTE_REJECTED);
+    sink.rec.delivered(r.at, is_vote);
+    let qid = r.data["questionId"].as_str().unwrap_or_default();
+    let k = plan.question_index(qid);
+    let ts = |field: &str| r.data[field].as_i64();
+    let fanout = |name: &'static str, key: &str, server: Option<i64>| {
+        if let Some(s) = server {
+            sink.time(name, ((r.at - s).max(0) as u64) * 1000, true);
+            sink.rec.broadcast(format!("{key} {qid} {s}"), r.at);
+        }
+    };
+    match r.name.as_str() {
+        event::QUESTION_LIVE => {
+            fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, ts("startedAt"));
+            if let (Some(k), Some(started)) = (k, ts("startedAt")) {
+                let (offset, option) = plan.vote_of(i, k);
+                questions.insert(
+                    k,
+                    PerQuestion {
+                        scheduled_at: None,
+                        option,
+                        answered: false,
+                        accepted: 0,
+                        timers: 0,
+                        live: true,
+                        closed: false,
+                        fin: false,
+                    },
+                );
+                // The scheduled instant, on this machine's monotonic clock.
+                let due_in = (started + offset as i64 - now_millis()).max(0) as u64;
+                let at = Instant::now() + Duration::from_millis(due_in);
+                let tx = vote_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    let _ = tx.send((k, at));
+                });
+            }
+        }
+        event::QUESTION_TIMER_UPDATE => {
+            fanout(
+                metric::FANOUT_TIMER,
+                event::QUESTION_TIMER_UPDATE,
+                ts("timestamp"),
+            );
+            if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
+                q.timers += 1;
+            }
+        }
+        event::VOTE_RESULT => fanout(metric::FANOUT_RESULT, event::VOTE_RESULT, ts("timestamp")),
+        event::QUESTION_CLOSED => {
+            fanout(
+                metric::FANOUT_CLOSED,
+                event::QUESTION_CLOSED,
+                ts("closedAt"),
+            );
+            if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
+                q.closed = true;
+            }
+        }
+        event::VOTE_FINAL_RESULT => {
+            fanout(
+                metric::FANOUT_FINAL,
+                event::VOTE_FINAL_RESULT,
+                ts("closedAt"),
+            );
+            if let Some(k) = k {
+                if let Some(q) = questions.get_mut(&k) {
+                    q.fin = true;
+                }
+                let counts: BTreeMap<String, u64> = r.data["optionCounts"]
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let total = r.data["totalVotes"].as_u64();
+                sink.rec.question(qid, |t| match &t.final_counts {
+                    None => {
+                        t.final_counts = Some(counts);
+                        t.final_total = total;
+                    }
+                    Some(c) if *c != counts || t.final_total != total => t.final_disagreements += 1,
+                    Some(_) => {}
+                });
+                return k + 1 == plan.questions;
+            }
+        }
+        event::VOTE_ACCEPTED | event::VOTE_REJECTED => {
+            if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
+                if let Some(at) = q.scheduled_at {
+                    if !q.answered {
+                        let micros = r.instant.saturating_duration_since(at).as_micros() as u64;
+                        sink.time(metric::VOTE_ACK, micros, r.name == event::VOTE_ACCEPTED);
+                    }
+                    q.answered = true;
+                }
+                if r.name == event::VOTE_ACCEPTED {
+                    q.accepted += 1;
+                    let option = r.data["selectedOption"].as_str().unwrap_or("?").to_owned();
+                    sink.rec.question(qid, |t| {
+                        *t.accepted_by_option.entry(option).or_default() += 1
+                    });
+                } else {
+                    let reason = r.data["reason"].as_str().unwrap_or("?").to_owned();
+                    sink.rec.question(qid, |t| {
+                        *t.rejected_by_reason.entry(reason).or_default() += 1
+                    });
+                }
+            }
+        }
+        event::ERROR => sink.rec.error(r.data["code"].as_str().unwrap_or("?")),
+        _ => {}
+    }
+    false
+}
+
+/// Why the host could not run the questions.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The host's socket failed.
+    #[error("host socket: {0}")]
+    Socket(String),
+    /// Voters did not all connect before the deadline.
+    #[error("only {have} of {want} voters joined before the deadline")]
+    Audience {
+        /// Present.
+        have: u64,
+        /// Expected.
+        want: u64,
+    },
+}
+
+/// The host: joins, waits for every voter, pushes the questions one after another and waits
+/// for each final result. Returns the final results it received.
+pub async fn run_host(plan: Arc<Plan>, sink: Sink, end: Instant) -> Result<Vec<Value>, HostError> {
+    let user = plan.host_user();
+    let cfg =
+        ClientConfig::new(plan.targets[0].clone()).auth(json!({ "token": token(&plan, &user) }));
+    let (client, mut events) = connect(&cfg)
+        .await
+        .map_err(|e| HostError::Socket(e.to_string()))?;
+    let cid = plan.conference_id();
+    client
+        .emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+        .map_err(|e| HostError::Socket(e.to_string()))?;
+    let want = plan.voters as u64;
+    let mut have = 0;
+    // Wait for every voter: the count comes with conference:joined and audience:count.
+    while have < want {
+        let Ok(Some(r)) = tokio::time::timeout_at(end.into(), events.next()).await else {
+            return Err(HostError::Audience { have, want });
+        };
+        match r.name.as_str() {
+            event::CONFERENCE_JOINED | event::AUDIENCE_COUNT | event::AUDIENCE_JOINED => {
+                have = have.max(r.data["audienceCount"].as_u64().unwrap_or(0));
+            }
+            _ => {}
+        }
+        let _ = &sink;
+    }
+    let mut finals = Vec::new();
+    for k in 0..plan.questions {
+        let qid = plan.question_id(k);
+        let payload =
+            json!({"conferenceId": cid, "questionId": qid, "duration": plan.question_duration});
+        client
+            .emit(event::QUESTION_PUSH_LIVE, &payload)
+            .map_err(|e| HostError::Socket(e.to_string()))?;
+        let mut close_at = None;
+        loop {
+            let wait_until = close_at.map_or(end, |c: Instant| c.min(end));
+            match tokio::time::timeout_at(wait_until.into(), events.next()).await {
+                Ok(Some(r))
+                    if r.name == event::QUESTION_LIVE && r.data["questionId"] == qid.as_str() =>
+                {
+                    close_at = plan
+                        .close_after
+                        .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
+                }
+                Ok(Some(r))
+                    if r.name == event::VOTE_FINAL_RESULT
+                        && r.data["questionId"] == qid.as_str() =>
+                {
+                    finals.push(r.data);
+                    break;
+                }
+                Ok(Some(r)) if r.name == event::ERROR => {
+                    tracing::warn!(error = %r.data, "host got an error");
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(HostError::Socket("host connection closed".into())),
+                Err(_) if Instant::now() >= end => return Ok(finals),
+                Err(_) => {
+                    close_at = None;
+                    let _ = client.emit(
+                        event::QUESTION_CLOSE,
+                        &json!({"conferenceId": cid, "questionId": qid}),
+                    );
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    client.close();
+    Ok(finals)
+}

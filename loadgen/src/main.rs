@@ -1,0 +1,423 @@
+//! `loadgen`: runs a load test (one process, `--workers K` child processes, or one `--shard I/N`
+//! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use loadgen::plan::Plan;
+use loadgen::record::Snapshot;
+use loadgen::report::{self, RunInfo, Slo};
+
+/// Drive N voters through Q questions against a Live Conference Runtime server and report.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "loadgen",
+    disable_version_flag = true,
+    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommand: `loadgen merge DIR... --report-dir OUT` merges shard directories."
+)]
+struct Cli {
+    /// Target base URL (repeat to spread voters over several servers). Without it the
+    /// reference server runs in process.
+    #[arg(long = "target", env = "LOADGEN_TARGET", value_delimiter = ',')]
+    targets: Vec<String>,
+    /// HS256 secret of the target (required with --target).
+    #[arg(long, env = "JWT_SECRET")]
+    jwt_secret: Option<String>,
+    /// Control API token of the target (required with --target).
+    #[arg(long, env = "ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Voters in the whole run.
+    #[arg(long, default_value_t = 1000)]
+    voters: usize,
+    /// Questions, pushed one after another.
+    #[arg(long, default_value_t = 2)]
+    questions: usize,
+    /// Seconds each question is live.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=3600))]
+    question_duration: u32,
+    /// Close each question by hand after this many seconds instead of waiting for the timeout.
+    #[arg(long)]
+    close_after: Option<u32>,
+    /// Report directory (default reports/<run-id>).
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// Seed of the vote schedule.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Service-level objectives, e.g. "vote_ack.p99<100ms" (repeatable); a miss fails the run.
+    #[arg(long = "slo")]
+    slos: Vec<String>,
+    /// Run only slice I of N of the voters (for a run over several machines; merge after).
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Child processes on this machine (default: enough for ≤ 15,000 sockets each).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Names the run (the same on every shard of it).
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Voters driven by one goose user.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    batch_size: u64,
+    /// Local addresses to connect from: "auto" (127.0.0.1–8 for a loopback target), "none", or a list.
+    #[arg(long, default_value = "auto")]
+    local_ips: String,
+    /// Do not create the conference (another shard or the parent did).
+    #[arg(long)]
+    no_setup: bool,
+    /// With the in-process server: put it on this Redis.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+    /// Goose's options.
+    #[command(flatten)]
+    goose: goose::config::GooseConfiguration,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N")?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "bad I")?,
+        n.parse().map_err(|_| "bad N")?,
+    );
+    if n == 0 || i >= n {
+        return Err("need 0 ≤ I < N".into());
+    }
+    Ok((i, n))
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "loadgen merge")]
+struct MergeCli {
+    /// Shard report directories (each holds shard.json).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where the merged report goes.
+    #[arg(long)]
+    report_dir: PathBuf,
+    /// SLOs to judge the merged run by.
+    #[arg(long = "slo")]
+    slos: Vec<String>,
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1_048_576.0)
+        });
+    format!("{cores} cores, {mem}")
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = if args.get(1).map(String::as_str) == Some("merge") {
+        rt.block_on(merge(MergeCli::parse_from(args.iter().skip(1))))
+    } else {
+        rt.block_on(run(Cli::parse(), args))
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn slos(texts: &[String]) -> anyhow::Result<Vec<Slo>> {
+    texts
+        .iter()
+        .map(|t| report::parse_slo(t).map_err(anyhow::Error::msg))
+        .collect()
+}
+
+fn local_ips(spec: &str, targets: &[String]) -> Vec<IpAddr> {
+    match spec {
+        "none" => Vec::new(),
+        "auto" => {
+            let loopback = targets
+                .iter()
+                .all(|t| t.contains("://127.") || t.contains("://localhost"));
+            if loopback {
+                (1..=8).map(|i| IpAddr::from([127, 0, 0, i])).collect()
+            } else {
+                Vec::new()
+            }
+        }
+        list => list
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect(),
+    }
+}
+
+async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let slos = slos(&cli.slos)?;
+    let run_id = cli
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{}", lcr_protocol::now_millis() / 1000));
+    let dir = cli
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    // The in-process reference server (embedded default).
+    let embedded = if cli.targets.is_empty() {
+        let mut config =
+            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin");
+        config.settings.rate_limit_events = 10_000;
+        if let Some(url) = &cli.redis_url {
+            config.store = reference_server::StoreConfig::Redis {
+                url: url.clone(),
+                pool_size: 8,
+            };
+        }
+        Some(
+            reference_server::start(config)
+                .await
+                .context("starting the in-process reference server")?,
+        )
+    } else {
+        None
+    };
+    let (targets, secret, admin) = match &embedded {
+        Some(s) => (
+            vec![s.url()],
+            "loadgen-secret".to_owned(),
+            "loadgen-admin".to_owned(),
+        ),
+        None => (
+            cli.targets.clone(),
+            cli.jwt_secret
+                .clone()
+                .context("--jwt-secret (or JWT_SECRET) is required with --target")?,
+            cli.admin_token
+                .clone()
+                .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
+        ),
+    };
+    let deadline = Duration::from_secs(
+        60 + cli.voters as u64 / 500
+            + cli.questions as u64 * (u64::from(cli.question_duration) + 15),
+    );
+    let plan = Plan {
+        run_id: run_id.clone(),
+        targets: targets.clone(),
+        jwt_secret: secret.clone(),
+        admin_token: admin.clone(),
+        voters: cli.voters,
+        questions: cli.questions,
+        question_duration: cli.question_duration,
+        close_after: cli.close_after,
+        seed: cli.seed,
+        shard: cli.shard.unwrap_or((0, 1)),
+        batch_size: cli.batch_size as usize,
+        local_ips: local_ips(&cli.local_ips, &targets),
+        deadline,
+        setup: !cli.no_setup,
+    };
+    let workers = cli
+        .workers
+        .unwrap_or_else(|| cli.voters.div_ceil(15_000))
+        .max(1);
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        targets: targets.clone(),
+        voters: cli.voters,
+        questions: cli.questions,
+        question_duration: cli.question_duration,
+        seed: cli.seed,
+        shards: if cli.shard.is_some() { 1 } else { workers },
+        machine: machine(),
+        wall_secs: 0.0,
+    };
+    eprintln!(
+        "[loadgen] run {run_id}: {} voters, {} questions × {} s, targets {targets:?}, report {}",
+        cli.voters,
+        cli.questions,
+        cli.question_duration,
+        dir.display()
+    );
+
+    let (snap, host) = if cli.shard.is_none() && workers > 1 {
+        if plan.setup {
+            loadgen::attack::set_up(&plan).await?;
+        }
+        let snaps = run_workers(&argv, workers, &run_id, &dir, &targets, &secret, &admin).await?;
+        (Snapshot::merge(&snaps), None)
+    } else {
+        let (rec, host) = loadgen::attack::run(plan, cli.goose.clone(), &dir, true).await?;
+        let snap = rec.snapshot();
+        std::fs::write(dir.join("shard.json"), serde_json::to_string(&snap)?)?;
+        (snap, host)
+    };
+    let info = RunInfo {
+        wall_secs: started.elapsed().as_secs_f64(),
+        ..info
+    };
+    let verdict = report::verdict(&snap, &info, &slos, host.as_ref());
+    report::write(&dir, &snap, &verdict)?;
+    print_verdict(&dir, &verdict);
+    if let Some(s) = embedded {
+        s.shutdown().await;
+    }
+    Ok(verdict.violations.is_empty())
+}
+
+fn print_verdict(dir: &Path, v: &report::Verdict) {
+    let s = &v.summary;
+    for (name, m) in s["metrics"].as_object().into_iter().flatten() {
+        eprintln!(
+            "[loadgen] {name:<24} n={:<8} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>8.2} ms",
+            m["count"],
+            m["p50"].as_f64().unwrap_or(0.0),
+            m["p99"].as_f64().unwrap_or(0.0),
+            m["max"].as_f64().unwrap_or(0.0)
+        );
+    }
+    for q in s["questions"].as_array().into_iter().flatten() {
+        eprintln!(
+            "[loadgen] {}: accepted {} final totalVotes {} {}",
+            q["questionId"].as_str().unwrap_or(""),
+            q["acceptedVotes"],
+            q["finalTotalVotes"],
+            if q["ok"] == true { "ok" } else { "VIOLATION" }
+        );
+    }
+    for x in &v.violations {
+        eprintln!("[loadgen] \x1b[31mviolation: {x}\x1b[0m");
+    }
+    eprintln!(
+        "[loadgen] {} — report {}",
+        if v.violations.is_empty() {
+            "PASS"
+        } else {
+            "FAIL"
+        },
+        dir.join("index.html").display()
+    );
+}
+
+/// Runs the shards as child processes of this binary and collects their snapshots.
+async fn run_workers(
+    argv: &[String],
+    workers: usize,
+    run_id: &str,
+    dir: &Path,
+    targets: &[String],
+    secret: &str,
+    admin: &str,
+) -> anyhow::Result<Vec<Snapshot>> {
+    let exe = std::env::current_exe()?;
+    // Keep the user's options but the ones the parent decides for its children.
+    let skip_value = [
+        "--workers",
+        "--report-dir",
+        "--run-id",
+        "--target",
+        "--shard",
+        "--jwt-secret",
+        "--admin-token",
+        "--report-file",
+    ];
+    let mut keep = Vec::new();
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        if skip_value.contains(&a.as_str()) {
+            it.next();
+        } else if !skip_value.iter().any(|s| a.starts_with(&format!("{s}="))) && a != "--no-setup" {
+            keep.push(a.clone());
+        }
+    }
+    let mut children = Vec::new();
+    for i in 0..workers {
+        let shard_dir = dir.join(format!("shard-{i}"));
+        let child = tokio::process::Command::new(&exe)
+            .args(&keep)
+            .args([
+                "--shard",
+                &format!("{i}/{workers}"),
+                "--workers",
+                "1",
+                "--run-id",
+                run_id,
+                "--no-setup",
+            ])
+            .arg("--report-dir")
+            .arg(&shard_dir)
+            .args(
+                targets
+                    .iter()
+                    .flat_map(|t| ["--target".to_owned(), t.clone()]),
+            )
+            .env("JWT_SECRET", secret)
+            .env("ADMIN_TOKEN", admin)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting worker {i}"))?;
+        children.push((i, shard_dir, child));
+    }
+    let mut snaps = Vec::new();
+    for (i, shard_dir, mut child) in children {
+        let status = child.wait().await?;
+        eprintln!("[loadgen] worker {i} exited with {status}");
+        let text = std::fs::read_to_string(shard_dir.join("shard.json"))
+            .with_context(|| format!("worker {i} wrote no shard.json"))?;
+        snaps.push(serde_json::from_str(&text)?);
+    }
+    Ok(snaps)
+}
+
+async fn merge(cli: MergeCli) -> anyhow::Result<bool> {
+    let slos = slos(&cli.slos)?;
+    let mut snaps: Vec<Snapshot> = Vec::new();
+    let mut info: Option<RunInfo> = None;
+    for d in &cli.dirs {
+        let text = std::fs::read_to_string(d.join("shard.json"))
+            .with_context(|| format!("{}: no shard.json", d.display()))?;
+        snaps.push(serde_json::from_str(&text)?);
+        if info.is_none()
+            && let Ok(s) = std::fs::read_to_string(d.join("summary.json"))
+        {
+            let v: serde_json::Value = serde_json::from_str(&s)?;
+            info = serde_json::from_value::<RunInfo>(v["run"].clone()).ok();
+        }
+    }
+    let snap = Snapshot::merge(&snaps);
+    let info = RunInfo {
+        shards: cli.dirs.len(),
+        ..info.context("no summary.json in the shard directories")?
+    };
+    let verdict = report::verdict(&snap, &info, &slos, None);
+    report::write(&cli.report_dir, &snap, &verdict)?;
+    print_verdict(&cli.report_dir, &verdict);
+    Ok(verdict.violations.is_empty())
+}

@@ -1,0 +1,118 @@
+//! What a run does, decided up front: ids, the voters' slices, and every vote's time and option
+//! (an open-model schedule from a seeded generator, identical in every shard).
+
+use std::ops::Range;
+use std::time::Duration;
+
+/// Everything a shard needs to play its part.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Names the conference, questions and users of this run.
+    pub run_id: String,
+    /// Socket.IO / Control API base URLs; voter `i` uses `targets[i % len]`.
+    pub targets: Vec<String>,
+    /// HS256 secret the targets verify tokens with.
+    pub jwt_secret: String,
+    /// Control API token.
+    pub admin_token: String,
+    /// Voters in the whole run (all shards).
+    pub voters: usize,
+    /// Questions pushed one after another.
+    pub questions: usize,
+    /// Seconds each question is live.
+    pub question_duration: u32,
+    /// Close each question by hand after this many seconds (instead of the timeout).
+    pub close_after: Option<u32>,
+    /// Seed of the vote schedule.
+    pub seed: u64,
+    /// This process's slice: shard `shard.0` of `shard.1`.
+    pub shard: (usize, usize),
+    /// Voters one goose user drives.
+    pub batch_size: usize,
+    /// Local addresses to spread connections over (127.0.0.x), if any.
+    pub local_ips: Vec<std::net::IpAddr>,
+    /// The whole run stops by itself after this long.
+    pub deadline: Duration,
+    /// Whether this shard creates the conference (false when a parent did it).
+    pub setup: bool,
+}
+
+impl Plan {
+    /// The conference of this run.
+    pub fn conference_id(&self) -> String {
+        format!("load-{}", self.run_id)
+    }
+    /// The host's user id.
+    pub fn host_user(&self) -> String {
+        format!("host-{}", self.run_id)
+    }
+    /// Voter `i`'s user id.
+    pub fn voter_user(&self, i: usize) -> String {
+        format!("v{i}-{}", self.run_id)
+    }
+    /// Question `k`'s id (0-based).
+    pub fn question_id(&self, k: usize) -> String {
+        format!("{}-q{}", self.run_id, k + 1)
+    }
+    /// Index of a question id, if it is one of this run's.
+    pub fn question_index(&self, id: &str) -> Option<usize> {
+        (0..self.questions).find(|k| self.question_id(*k) == id)
+    }
+    /// The voters of this shard.
+    pub fn my_voters(&self) -> Range<usize> {
+        shard_range(self.voters, self.shard.0, self.shard.1)
+    }
+    /// Whether this shard runs the host.
+    pub fn hosts(&self) -> bool {
+        self.shard.0 == 0
+    }
+    /// The target voter `i` connects to.
+    pub fn target_for(&self, i: usize) -> &str {
+        &self.targets[i % self.targets.len()]
+    }
+    /// When voter `i` votes on question `k`, in ms after `startedAt`, and which option.
+    pub fn vote_of(&self, i: usize, k: usize) -> (u64, &'static str) {
+        schedule(self.seed, i, k, self.question_duration)
+    }
+}
+
+/// Shard `index` of `count` over `total` voters: contiguous, sizes differ by at most one.
+///
+/// ```
+/// use loadgen::plan::shard_range;
+/// assert_eq!(shard_range(10, 0, 3), 0..4);
+/// assert_eq!(shard_range(10, 2, 3), 7..10);
+/// ```
+pub fn shard_range(total: usize, index: usize, count: usize) -> Range<usize> {
+    let count = count.max(1);
+    let base = total / count;
+    let extra = total % count;
+    let start = index * base + index.min(extra);
+    let len = base + usize::from(index < extra);
+    start..(start + len).min(total)
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The vote of voter `i` on question `k`: an offset inside the question window (leaving the
+/// last second free, so a scheduled vote is not a late one) and an option A–D.
+///
+/// ```
+/// let (a, o) = loadgen::plan::schedule(42, 7, 0, 10);
+/// assert_eq!((a, o), loadgen::plan::schedule(42, 7, 0, 10));
+/// assert!(a < 9_000);
+/// assert!(["A", "B", "C", "D"].contains(&o));
+/// ```
+pub fn schedule(seed: u64, i: usize, k: usize, duration_secs: u32) -> (u64, &'static str) {
+    let r = splitmix64(seed ^ splitmix64((i as u64) << 16 ^ k as u64));
+    let window = (u64::from(duration_secs) * 1000)
+        .saturating_sub(1000)
+        .max(200);
+    let option = ["A", "B", "C", "D"][(splitmix64(r) % 4) as usize];
+    (r % window, option)
+}

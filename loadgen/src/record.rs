@@ -1,0 +1,412 @@
+//! Everything a shard measures, in one place: HDR histograms (µs) per metric, one-second
+//! intervals for the time series and the HDR interval logs, counters, per-broadcast spreads and
+//! per-question tallies for the end-of-run invariants. Serializable, so shards can be merged.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+/// Metric names (also goose request names).
+pub mod metric {
+    /// TCP + Engine.IO + Socket.IO CONNECT.
+    pub const CONNECT: &str = "connect";
+    /// `conference:join` → `conference:joined`.
+    pub const JOIN: &str = "join";
+    /// Scheduled vote time → `vote:accepted` / `vote:rejected`.
+    pub const VOTE_ACK: &str = "vote_ack";
+    /// `startedAt` → receipt of `question:live`.
+    pub const FANOUT_LIVE: &str = "fanout_question_live";
+    /// `timestamp` → receipt of `question:timer_update`.
+    pub const FANOUT_TIMER: &str = "fanout_timer_update";
+    /// `timestamp` → receipt of `vote:result`.
+    pub const FANOUT_RESULT: &str = "fanout_vote_result";
+    /// `closedAt` → receipt of `question:closed`.
+    pub const FANOUT_CLOSED: &str = "fanout_question_closed";
+    /// `closedAt` → receipt of `vote:final_result`.
+    pub const FANOUT_FINAL: &str = "fanout_final_result";
+    /// All of them, in report order.
+    pub const ALL: [&str; 8] = [
+        CONNECT,
+        JOIN,
+        VOTE_ACK,
+        FANOUT_LIVE,
+        FANOUT_TIMER,
+        FANOUT_RESULT,
+        FANOUT_CLOSED,
+        FANOUT_FINAL,
+    ];
+}
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid HDR bounds")
+}
+
+/// One broadcast seen by many recipients.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Spread {
+    /// Earliest receipt, ms since the epoch.
+    pub first: i64,
+    /// Latest receipt.
+    pub last: i64,
+    /// Recipients that got it.
+    pub count: u64,
+}
+
+/// What the voters saw of one question.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionTally {
+    /// `vote:accepted` received, by option.
+    pub accepted_by_option: BTreeMap<String, u64>,
+    /// `vote:rejected` received, by reason.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Voters that got more than one `vote:accepted`.
+    pub accepted_twice: u64,
+    /// Votes scheduled and sent.
+    pub votes_sent: u64,
+    /// Votes never answered.
+    pub votes_unanswered: u64,
+    /// The final result's option counts (every voter must see the same).
+    pub final_counts: Option<BTreeMap<String, u64>>,
+    /// The final result's totalVotes.
+    pub final_total: Option<u64>,
+    /// Final results that disagreed with the first one seen.
+    pub final_disagreements: u64,
+    /// Voters that received `question:live`, `question:closed`, `vote:final_result`.
+    pub got_live: u64,
+    /// See `got_live`.
+    pub got_closed: u64,
+    /// See `got_live`.
+    pub got_final: u64,
+    /// Timer updates received, summed over voters.
+    pub timer_updates: u64,
+    /// Timer updates expected (duration − 1 per voter that saw the question live).
+    pub timer_expected: u64,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Second {
+    /// Voters connected at the end of the second.
+    pub connected: i64,
+    /// Messages received in the second.
+    pub deliveries: u64,
+    /// Vote answers received in the second.
+    pub votes: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    total: BTreeMap<String, Histogram<u64>>,
+    interval: BTreeMap<String, Histogram<u64>>,
+    intervals: BTreeMap<String, Vec<(i64, String)>>,
+    seconds: BTreeMap<i64, Second>,
+    connected: i64,
+    errors_by_code: BTreeMap<String, u64>,
+    disconnects: u64,
+    connect_failures: u64,
+    broadcasts: BTreeMap<String, Spread>,
+    questions: BTreeMap<String, QuestionTally>,
+    voters: u64,
+}
+
+/// The measurements of a shard; cheap to share.
+#[derive(Default)]
+pub struct Recorder {
+    inner: Mutex<Inner>,
+}
+
+/// The serializable form of a [`Recorder`] (a shard's `shard.json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Voters this shard drove.
+    pub voters: u64,
+    /// Whole-run histograms, V2 deflate, base64.
+    pub histograms: BTreeMap<String, String>,
+    /// One-second interval histograms per metric: (unix second, V2 deflate base64).
+    pub intervals: BTreeMap<String, Vec<(i64, String)>>,
+    /// Per unix second.
+    pub seconds: BTreeMap<i64, Second>,
+    /// `error` events by code.
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// Connections lost before the end.
+    pub disconnects: u64,
+    /// Connections that never came up.
+    pub connect_failures: u64,
+    /// Per broadcast ("event questionId serverTime").
+    pub broadcasts: BTreeMap<String, Spread>,
+    /// Per question id.
+    pub questions: BTreeMap<String, QuestionTally>,
+}
+
+fn encode(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    let _ = V2DeflateSerializer::new().serialize(h, &mut buf);
+    b64(&buf)
+}
+
+/// Decodes a histogram written by [`Snapshot`].
+pub fn decode(s: &str) -> Histogram<u64> {
+    let bytes = unb64(s);
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .unwrap_or_else(|_| new_hist())
+}
+
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn b64(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    let val = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.as_bytes().chunks(4) {
+        let digits: Vec<u32> = chunk.iter().filter_map(|&c| val(c)).collect();
+        let n = digits
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, d)| acc | (d << (18 - 6 * i)));
+        for i in 0..digits.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+impl Recorder {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Records a duration of `metric`.
+    pub fn time(&self, metric: &str, micros: u64) {
+        let v = micros.clamp(1, 3_600_000_000);
+        self.with(|i| {
+            let _ = i
+                .total
+                .entry(metric.to_owned())
+                .or_insert_with(new_hist)
+                .record(v);
+            let _ = i
+                .interval
+                .entry(metric.to_owned())
+                .or_insert_with(new_hist)
+                .record(v);
+        });
+    }
+
+    /// A message arrived (`vote` true for a vote answer).
+    pub fn delivered(&self, now_ms: i64, vote: bool) {
+        self.with(|i| {
+            let s = i.seconds.entry(now_ms / 1000).or_default();
+            s.deliveries += 1;
+            if vote {
+                s.votes += 1;
+            }
+        });
+    }
+
+    /// A voter connected (`+1`) or went away (`-1`).
+    pub fn connected(&self, now_ms: i64, delta: i64) {
+        self.with(|i| {
+            i.connected += delta;
+            let c = i.connected;
+            i.seconds.entry(now_ms / 1000).or_default().connected = c;
+        });
+    }
+
+    /// This shard drives `n` voters.
+    pub fn set_voters(&self, n: u64) {
+        self.with(|i| i.voters = n);
+    }
+
+    /// An `error` event arrived.
+    pub fn error(&self, code: &str) {
+        self.with(|i| *i.errors_by_code.entry(code.to_owned()).or_default() += 1);
+    }
+
+    /// A connection was lost before the end.
+    pub fn disconnect(&self) {
+        self.with(|i| i.disconnects += 1);
+    }
+
+    /// A connection never came up.
+    pub fn connect_failed(&self) {
+        self.with(|i| i.connect_failures += 1);
+    }
+
+    /// One recipient got broadcast `key` at `at`.
+    pub fn broadcast(&self, key: String, at: i64) {
+        self.with(|i| {
+            let s = i.broadcasts.entry(key).or_insert(Spread {
+                first: at,
+                last: at,
+                count: 0,
+            });
+            s.first = s.first.min(at);
+            s.last = s.last.max(at);
+            s.count += 1;
+        });
+    }
+
+    /// Updates the tally of question `q`.
+    pub fn question(&self, q: &str, f: impl FnOnce(&mut QuestionTally)) {
+        self.with(|i| f(i.questions.entry(q.to_owned()).or_default()));
+    }
+
+    /// Moves the current interval histograms into the series (called once a second).
+    pub fn close_interval(&self, second: i64) {
+        self.with(|i| {
+            for (name, h) in std::mem::take(&mut i.interval) {
+                i.intervals
+                    .entry(name)
+                    .or_default()
+                    .push((second, encode(&h)));
+            }
+            let c = i.connected;
+            i.seconds.entry(second).or_default().connected = c;
+        });
+    }
+
+    /// Live percentiles of `metric` so far (ms), for progress lines.
+    pub fn quantile_ms(&self, metric: &str, q: f64) -> Option<f64> {
+        self.with(|i| {
+            i.total
+                .get(metric)
+                .filter(|h| !h.is_empty())
+                .map(|h| h.value_at_quantile(q) as f64 / 1000.0)
+        })
+    }
+
+    /// Count of `metric` samples so far.
+    pub fn count(&self, metric: &str) -> u64 {
+        self.with(|i| i.total.get(metric).map_or(0, |h| h.len()))
+    }
+
+    /// Voters connected now.
+    pub fn connected_now(&self) -> i64 {
+        self.with(|i| i.connected)
+    }
+
+    /// The serializable snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        self.with(|i| Snapshot {
+            voters: i.voters,
+            histograms: i
+                .total
+                .iter()
+                .map(|(k, h)| (k.clone(), encode(h)))
+                .collect(),
+            intervals: i.intervals.clone(),
+            seconds: i.seconds.clone(),
+            errors_by_code: i.errors_by_code.clone(),
+            disconnects: i.disconnects,
+            connect_failures: i.connect_failures,
+            broadcasts: i.broadcasts.clone(),
+            questions: i.questions.clone(),
+        })
+    }
+}
+
+impl Snapshot {
+    /// Merges shard snapshots into one (histograms added, counters summed, spreads widened).
+    pub fn merge(parts: &[Snapshot]) -> Snapshot {
+        let mut out = Snapshot::default();
+        let mut totals: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+        let mut intervals: BTreeMap<String, BTreeMap<i64, Histogram<u64>>> = BTreeMap::new();
+        for p in parts {
+            out.voters += p.voters;
+            for (k, h) in &p.histograms {
+                let _ = totals
+                    .entry(k.clone())
+                    .or_insert_with(new_hist)
+                    .add(decode(h));
+            }
+            for (k, list) in &p.intervals {
+                for (sec, h) in list {
+                    let _ = intervals
+                        .entry(k.clone())
+                        .or_default()
+                        .entry(*sec)
+                        .or_insert_with(new_hist)
+                        .add(decode(h));
+                }
+            }
+            for (sec, s) in &p.seconds {
+                let e = out.seconds.entry(*sec).or_default();
+                e.deliveries += s.deliveries;
+                e.votes += s.votes;
+                e.connected += s.connected;
+            }
+            for (k, v) in &p.errors_by_code {
+                *out.errors_by_code.entry(k.clone()).or_default() += v;
+            }
+            out.disconnects += p.disconnects;
+            out.connect_failures += p.connect_failures;
+            for (k, s) in &p.broadcasts {
+                let e = out.broadcasts.entry(k.clone()).or_insert(Spread {
+                    first: s.first,
+                    last: s.last,
+                    count: 0,
+                });
+                e.first = e.first.min(s.first);
+                e.last = e.last.max(s.last);
+                e.count += s.count;
+            }
+            for (q, t) in &p.questions {
+                let e = out.questions.entry(q.clone()).or_default();
+                for (k, v) in &t.accepted_by_option {
+                    *e.accepted_by_option.entry(k.clone()).or_default() += v;
+                }
+                for (k, v) in &t.rejected_by_reason {
+                    *e.rejected_by_reason.entry(k.clone()).or_default() += v;
+                }
+                e.accepted_twice += t.accepted_twice;
+                e.votes_sent += t.votes_sent;
+                e.votes_unanswered += t.votes_unanswered;
+                match (&e.final_counts, &t.final_counts) {
+                    (None, Some(c)) => {
+                        e.final_counts = Some(c.clone());
+                        e.final_total = t.final_total;
+                    }
+                    (Some(a), Some(b)) if a != b => e.final_disagreements += 1,
+                    _ => {}
+                }
+                e.final_disagreements += t.final_disagreements;
+                e.got_live += t.got_live;
+                e.got_closed += t.got_closed;
+                e.got_final += t.got_final;
+                e.timer_updates += t.timer_updates;
+                e.timer_expected += t.timer_expected;
+            }
+        }
+        // Connected counts are per shard at each second; carry the last known value forward
+        // per shard would need per-shard series, so sum what each shard recorded that second.
+        out.histograms = totals.iter().map(|(k, h)| (k.clone(), encode(h))).collect();
+        out.intervals = intervals
+            .into_iter()
+            .map(|(k, m)| (k, m.into_iter().map(|(s, h)| (s, encode(&h))).collect()))
+            .collect();
+        out
+    }
+}
