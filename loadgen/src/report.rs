@@ -602,3 +602,80 @@ table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padd
     page.push_str("<p>Goose's own report: <a href=\"goose.html\">goose.html</a>. HDR interval logs (V2 deflate): one <code>.hlog</code> per metric.</p></body></html>");
     page
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::QuestionTally;
+
+    fn info() -> RunInfo {
+        RunInfo {
+            run_id: "t".into(),
+            targets: vec![],
+            voters: 3,
+            questions: 1,
+            question_duration: 3,
+            seed: 1,
+            shards: 1,
+            machine: String::new(),
+            wall_secs: 0.0,
+        }
+    }
+
+    fn snapshot(accepted_a: u64, final_a: u64) -> Snapshot {
+        let mut s = Snapshot {
+            voters: 3,
+            ..Snapshot::default()
+        };
+        s.questions.insert(
+            "q".into(),
+            QuestionTally {
+                accepted_by_option: [("A".to_string(), accepted_a)].into(),
+                final_counts: Some([("A".to_string(), final_a), ("B".to_string(), 0)].into()),
+                final_total: Some(final_a),
+                got_live: 3,
+                got_closed: 3,
+                got_final: 3,
+                timer_updates: 6,
+                timer_expected: 6,
+                ..QuestionTally::default()
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn matching_counts_pass() {
+        let v = verdict(&snapshot(3, 3), &info(), &[], None);
+        assert!(v.violations.is_empty(), "{:?}", v.violations);
+        assert_eq!(v.summary["invariantsOk"], true);
+    }
+
+    #[test]
+    fn a_lost_vote_fails() {
+        let v = verdict(&snapshot(3, 2), &info(), &[], None);
+        assert!(
+            v.violations
+                .iter()
+                .any(|x| x.contains("option A: 3 accepted but final count 2")),
+            "{:?}",
+            v.violations
+        );
+    }
+
+    #[test]
+    fn missed_broadcasts_and_errors_fail() {
+        let mut s = snapshot(3, 3);
+        s.questions.get_mut("q").unwrap().got_final = 2;
+        s.questions.get_mut("q").unwrap().timer_updates = 5;
+        s.errors_by_code.insert("RATE_LIMITED".into(), 1);
+        let v = verdict(&s, &info(), &[], None);
+        let all = v.violations.join("\n");
+        assert!(
+            all.contains("1 of 3 connected voters never got vote:final_result"),
+            "{all}"
+        );
+        assert!(all.contains("1 timer updates missed"), "{all}");
+        assert!(all.contains("RATE_LIMITED"), "{all}");
+    }
+}

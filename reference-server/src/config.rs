@@ -102,6 +102,7 @@ impl Cli {
             settings,
             jwt_secret,
             admin_token,
+            ping: (Duration::from_secs(25), Duration::from_secs(20)),
         })
     }
 }

@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub jwt_secret: String,
     /// Bearer token of the Control API (D8).
     pub admin_token: String,
+    /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
+    pub ping: (Duration, Duration),
 }
 
 impl ServerConfig {
@@ -71,6 +73,7 @@ impl ServerConfig {
             settings: Settings::default(),
             jwt_secret: jwt_secret.to_owned(),
             admin_token: admin_token.to_owned(),
+            ping: (Duration::from_secs(25), Duration::from_secs(20)),
         }
     }
 }
@@ -152,6 +155,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
         .max_buffer_size(4096)
+        .ping_interval(config.ping.0)
+        .ping_timeout(config.ping.1)
         .build_layer();
     let runtime = Runtime::new(
         config.settings.clone(),

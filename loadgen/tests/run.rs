@@ -1,0 +1,141 @@
+//! The generator end to end against the in-process reference server: a small run passes its
+//! invariants and writes every report file; workers and merge give one report; an SLO that
+//! cannot be met fails the run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn loadgen(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .env_remove("LOADGEN_TARGET")
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), log)
+}
+
+fn summary(d: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
+}
+
+fn check_passing(d: &Path, voters: u64) {
+    let s = summary(d);
+    assert_eq!(s["invariantsOk"], true, "{}", s["violations"]);
+    assert_eq!(s["voters"], voters);
+    let questions = s["questions"].as_array().unwrap();
+    assert_eq!(questions.len(), 2);
+    for q in questions {
+        assert_eq!(q["acceptedVotes"], voters, "{q}");
+        assert_eq!(q["finalTotalVotes"], voters, "{q}");
+    }
+    for m in [
+        "connect",
+        "join",
+        "vote_ack",
+        "fanout_question_live",
+        "fanout_question_closed",
+        "fanout_final_result",
+    ] {
+        let n = s["metrics"][m]["count"].as_u64().unwrap_or(0);
+        assert!(n >= voters, "{m}: {n} samples");
+        assert!(d.join(format!("{m}.hlog")).is_file(), "{m}.hlog");
+    }
+    for f in ["index.html", "summary.md", "summary.json"] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    let html = std::fs::read_to_string(d.join("index.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 6, "plots in index.html");
+}
+
+#[test]
+fn a_small_run_passes_and_writes_its_report() {
+    let d = dir("lg-small");
+    let (code, log) = loadgen(&[
+        "--voters",
+        "200",
+        "--questions",
+        "2",
+        "--question-duration",
+        "3",
+        "--report-dir",
+        d.to_str().unwrap(),
+        "--slo",
+        "vote_ack.p99<5s",
+    ]);
+    assert_eq!(code, 0, "{log}");
+    check_passing(&d, 200);
+    assert!(d.join("goose.html").is_file(), "goose's own report");
+    let md = std::fs::read_to_string(d.join("summary.md")).unwrap();
+    assert!(md.contains("PASS"), "{md}");
+}
+
+#[test]
+fn workers_and_merge_give_one_report() {
+    let d = dir("lg-workers");
+    let (code, log) = loadgen(&[
+        "--voters",
+        "200",
+        "--questions",
+        "2",
+        "--question-duration",
+        "3",
+        "--workers",
+        "2",
+        "--report-dir",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    check_passing(&d, 200);
+    assert_eq!(summary(&d)["run"]["shards"], 2);
+    let merged = dir("lg-merged");
+    let (code, log) = loadgen(&[
+        "merge",
+        d.join("shard-0").to_str().unwrap(),
+        d.join("shard-1").to_str().unwrap(),
+        "--report-dir",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    check_passing(&merged, 200);
+}
+
+#[test]
+fn an_unmet_slo_fails_the_run() {
+    let d = dir("lg-slo");
+    let (code, log) = loadgen(&[
+        "--voters",
+        "50",
+        "--questions",
+        "1",
+        "--question-duration",
+        "2",
+        "--report-dir",
+        d.to_str().unwrap(),
+        "--slo",
+        "vote_ack.p50<1us",
+    ]);
+    assert_eq!(code, 1, "{log}");
+    let s = summary(&d);
+    assert_eq!(s["invariantsOk"], false);
+    assert!(
+        s["violations"].to_string().contains("SLO vote_ack.p50<1us"),
+        "{s}"
+    );
+    assert!(
+        std::fs::read_to_string(d.join("index.html"))
+            .unwrap()
+            .contains("FAIL")
+    );
+}
