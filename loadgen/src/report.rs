@@ -91,7 +91,7 @@ pub fn parse_slo(text: &str) -> Result<Slo, String> {
     }
     Ok(Slo {
         metric: m.to_owned(),
-        quantile: q / 100.0,
+        quantile: (q * 1000.0).round() / 100_000.0,
         max_ms: v * scale,
         text: text.to_owned(),
     })
