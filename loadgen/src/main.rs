@@ -69,6 +69,9 @@ struct Cli {
     /// Do not create the conference (another shard or the parent did).
     #[arg(long)]
     no_setup: bool,
+    /// Server process ids on this machine to sample for peak RSS and CPU (repeatable).
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
     /// With the in-process server: put it on this Redis.
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
@@ -258,7 +261,9 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         shards: if cli.shard.is_some() { 1 } else { workers },
         machine: machine(),
         wall_secs: 0.0,
+        servers: Vec::new(),
     };
+    let cpu_before: Vec<f64> = cli.server_pids.iter().map(|p| loadgen::record::process_usage(&p.to_string()).1).collect();
     eprintln!(
         "[loadgen] run {run_id}: {} voters, {} questions × {} s, targets {targets:?}, report {}",
         cli.voters,
@@ -279,8 +284,18 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         std::fs::write(dir.join("shard.json"), serde_json::to_string(&snap)?)?;
         (snap, host)
     };
+    let servers = cli
+        .server_pids
+        .iter()
+        .zip(cpu_before)
+        .map(|(pid, before)| {
+            let (rss, cpu) = loadgen::record::process_usage(&pid.to_string());
+            (*pid, rss, cpu - before)
+        })
+        .collect();
     let info = RunInfo {
         wall_secs: started.elapsed().as_secs_f64(),
+        servers,
         ..info
     };
     let verdict = report::verdict(&snap, &info, &slos, host.as_ref());

@@ -141,6 +141,26 @@ pub struct Snapshot {
     pub broadcasts: BTreeMap<String, Spread>,
     /// Per question id.
     pub questions: BTreeMap<String, QuestionTally>,
+    /// Peak RSS of the generator processes, summed (KiB).
+    #[serde(default)]
+    pub generator_rss_kib: u64,
+    /// CPU seconds of the generator processes, summed.
+    #[serde(default)]
+    pub generator_cpu_secs: f64,
+}
+
+/// Peak resident memory (VmHWM, KiB) and CPU seconds (user + system) of a process.
+pub fn process_usage(pid: &str) -> (u64, f64) {
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<u64>().ok()).sum();
+    (rss, ticks as f64 / 100.0)
 }
 
 fn encode(h: &Histogram<u64>) -> String {
@@ -324,6 +344,8 @@ impl Recorder {
             connect_failures: i.connect_failures,
             broadcasts: i.broadcasts.clone(),
             questions: i.questions.clone(),
+            generator_rss_kib: process_usage("self").0,
+            generator_cpu_secs: process_usage("self").1,
         })
     }
 }
@@ -362,6 +384,8 @@ impl Snapshot {
                 *out.errors_by_code.entry(k.clone()).or_default() += v;
             }
             out.disconnects += p.disconnects;
+            out.generator_rss_kib += p.generator_rss_kib;
+            out.generator_cpu_secs += p.generator_cpu_secs;
             out.connect_failures += p.connect_failures;
             for (k, s) in &p.broadcasts {
                 let e = out.broadcasts.entry(k.clone()).or_insert(Spread {

@@ -36,6 +36,9 @@ pub struct RunInfo {
     pub machine: String,
     /// Wall time of the run in seconds.
     pub wall_secs: f64,
+    /// Server processes sampled with `--server-pid`: (pid, peak RSS KiB, CPU seconds in the run).
+    #[serde(default)]
+    pub servers: Vec<(u32, u64, f64)>,
 }
 
 /// A service-level objective: `metric.pNN<value`.
@@ -245,6 +248,14 @@ pub fn verdict(
         "deliveries": deliveries, "deliveriesPerSecondMean": deliveries as f64 / duration,
         "deliveriesPerSecondPeak": snap.seconds.values().map(|s| s.deliveries).max().unwrap_or(0),
         "errorsByCode": snap.errors_by_code, "disconnects": snap.disconnects, "connectFailures": snap.connect_failures,
+        "generator": {
+            "rssKib": snap.generator_rss_kib, "cpuSecs": snap.generator_cpu_secs,
+            "rssKibPerVoter": snap.generator_rss_kib as f64 / snap.voters.max(1) as f64,
+        },
+        "servers": info.servers.iter().map(|(pid, rss, cpu)| json!({
+            "pid": pid, "rssKib": rss, "cpuSecs": cpu,
+            "rssKibPerVoter": *rss as f64 * info.servers.len() as f64 / connected.max(1) as f64,
+        })).collect::<Vec<_>>(),
         "slos": slo_results,
     });
     Verdict {

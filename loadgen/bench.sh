@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs the load generator against release reference servers started here, each its own process
+# (so their memory and CPU are measured apart), then stops everything it started.
+#
+#   loadgen/bench.sh VOTERS STORE SERVERS [loadgen options...]
+#     STORE: memory | redis      SERVERS: server processes (voters are spread over them)
+#
+# With STORE=memory and SERVERS>1 the servers share nothing, so each gets its own run of the
+# generator (separate conferences); with redis they share one Redis and the generator spreads
+# one conference's voters over them (this needs the Socket.IO Redis adapter to fan out).
+# Build first: cargo build --release -p reference-server -p loadgen
+set -euo pipefail
+cd "$(dirname "$0")/.."
+voters=${1:?voters}; store=${2:-memory}; servers=${3:-1}; shift 3 || shift $#
+bin=target/release
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+redis_args=()
+if [ "$store" = redis ]; then
+  rport=$(free_port)
+  redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxclients 100000 >/dev/null &
+  pids+=($!)
+  until redis-cli -p "$rport" ping >/dev/null 2>&1; do sleep 0.1; done
+  redis_args=(--redis-url "redis://127.0.0.1:$rport")
+fi
+targets=(); spids=()
+for i in $(seq 1 "$servers"); do
+  port=$(free_port)
+  JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG=warn "$bin/reference-server" \
+    --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" &
+  pids+=($!); spids+=($!); targets+=("http://127.0.0.1:$port")
+  until curl -sf "127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
+done
+run_id=bench-$(date +%s)
+export JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin
+if [ "$store" = memory ] && [ "$servers" -gt 1 ]; then
+  # Separate conferences, one generator per server, at the same time.
+  per=$(( voters / servers )); gpids=()
+  for i in $(seq 0 $(( servers - 1 ))); do
+    "$bin/loadgen" --target "${targets[$i]}" --server-pid "${spids[$i]}" --voters "$per" \
+      --run-id "$run_id-s$i" --report-dir "reports/$run_id/server-$i" "$@" > "/tmp/$run_id-s$i.log" 2>&1 &
+    gpids+=($!)
+  done
+  status=0
+  for p in "${gpids[@]}"; do wait "$p" || status=1; done
+  for i in $(seq 0 $(( servers - 1 ))); do tail -n 14 "/tmp/$run_id-s$i.log"; done
+  exit $status
+fi
+args=(); for t in "${targets[@]}"; do args+=(--target "$t"); done
+for p in "${spids[@]}"; do args+=(--server-pid "$p"); done
+"$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@"
