@@ -31,6 +31,8 @@ pub struct Shared {
     pub end: Instant,
     next_batch: AtomicUsize,
     host_started: AtomicBool,
+    /// Whether every fan-out delivery is also recorded in goose.
+    pub fanout_to_goose: bool,
     /// The host's outcome: its final results, or why it failed.
     pub host: Mutex<Option<Result<Vec<Value>, String>>>,
 }
@@ -75,6 +77,7 @@ async fn host_transaction(user: &mut GooseUser) -> TransactionResult {
     let sink = Sink {
         rec: s.rec.clone(),
         goose: tx,
+        fanout_to_goose: s.fanout_to_goose,
     };
     let (plan, end, state) = (s.plan.clone(), s.end, s.clone());
     let work = tokio::spawn(async move {
@@ -98,6 +101,7 @@ async fn voters_transaction(user: &mut GooseUser) -> TransactionResult {
     let sink = Sink {
         rec: s.rec.clone(),
         goose: tx,
+        fanout_to_goose: s.fanout_to_goose,
     };
     let work = tokio::spawn(run_voters(s.plan.clone(), range, sink, s.end));
     forward(user, rx, work).await;
@@ -158,6 +162,7 @@ pub async fn run(
     goose: GooseConfiguration,
     report_dir: &std::path::Path,
     progress: bool,
+    fanout_to_goose: bool,
 ) -> anyhow::Result<(Arc<Recorder>, Option<Result<Vec<Value>, String>>)> {
     let plan = Arc::new(plan);
     if plan.setup && plan.hosts() {
@@ -172,6 +177,7 @@ pub async fn run(
         end,
         next_batch: AtomicUsize::new(0),
         host_started: AtomicBool::new(false),
+        fanout_to_goose,
         host: Mutex::new(None),
     });
     if SHARED.set(state.clone()).is_err() {

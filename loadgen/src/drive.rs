@@ -37,6 +37,9 @@ pub struct Sink {
     pub rec: Arc<Recorder>,
     /// The goose user's channel.
     pub goose: mpsc::UnboundedSender<Sample>,
+    /// Whether fan-out deliveries are also sent to goose one by one (they are always in the
+    /// recorder's histograms); off, goose gets connect, join and vote timings only.
+    pub fanout_to_goose: bool,
 }
 
 impl Sink {
@@ -178,6 +181,17 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         };
         done = on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
     }
+    // The last final result can overtake the answer to a vote sent just before the close:
+    // give outstanding answers a few seconds before counting them as never answered.
+    let grace = (Instant::now() + Duration::from_secs(5)).min(end + Duration::from_secs(5));
+    while questions.values().any(|q| q.scheduled_at.is_some() && !q.answered) {
+        match tokio::time::timeout_at(grace.into(), events.next()).await {
+            Ok(Some(r)) => {
+                on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
+            }
+            _ => break,
+        }
+    }
     for (k, q) in &questions {
         let qid = plan.question_id(*k);
         sink.rec.question(&qid, |t| {
@@ -209,17 +223,28 @@ fn on_event(
     questions: &mut BTreeMap<usize, PerQuestion>,
     vote_tx: &mpsc::UnboundedSender<(usize, Instant)>,
 ) -> bool {
-    let is_vote = matches!(r.name.as_str(), event::VOTE_ACCEPTED | event::VOTE_REJECTED);
-    sink.rec.delivered(r.at, is_vote);
     let qid = r.data["questionId"].as_str().unwrap_or_default();
     let k = plan.question_index(qid);
     let ts = |field: &str| r.data[field].as_i64();
-    let fanout = |name: &'static str, key: &str, server: Option<i64>| {
-        if let Some(s) = server {
-            sink.time(name, ((r.at - s).max(0) as u64) * 1000, true);
-            sink.rec.broadcast(format!("{key} {qid} {s}"), r.at);
+    let fanout = |name: &'static str, key: &'static str, server: Option<i64>| match server {
+        Some(s) => {
+            sink.rec.fanout(name, key, qid, s, r.at);
+            if sink.fanout_to_goose {
+                let micros = ((r.at - s).max(0) as u64) * 1000;
+                let _ = sink.goose.send(Sample { name, took: Duration::from_micros(micros), ok: true });
+            }
         }
+        None => sink.rec.delivered(r.at, false),
     };
+    match r.name.as_str() {
+        event::VOTE_ACCEPTED | event::VOTE_REJECTED => sink.rec.delivered(r.at, true),
+        event::QUESTION_LIVE
+        | event::QUESTION_TIMER_UPDATE
+        | event::VOTE_RESULT
+        | event::QUESTION_CLOSED
+        | event::VOTE_FINAL_RESULT => {}
+        _ => sink.rec.delivered(r.at, false),
+    }
     match r.name.as_str() {
         event::QUESTION_LIVE => {
             fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, ts("startedAt"));

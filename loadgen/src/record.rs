@@ -108,7 +108,7 @@ struct Inner {
     errors_by_code: BTreeMap<String, u64>,
     disconnects: u64,
     connect_failures: u64,
-    broadcasts: BTreeMap<String, Spread>,
+    broadcasts: std::collections::HashMap<(&'static str, String, i64), Spread>,
     questions: BTreeMap<String, QuestionTally>,
     voters: u64,
 }
@@ -275,17 +275,30 @@ impl Recorder {
         self.with(|i| i.connect_failures += 1);
     }
 
-    /// One recipient got broadcast `key` at `at`.
-    pub fn broadcast(&self, key: String, at: i64) {
+    /// One recipient got broadcast (`event`, `question`, server time `sent`) at `at`: the
+    /// delivery, its fan-out delay and the broadcast's spread, under one lock.
+    pub fn fanout(&self, metric: &str, event: &'static str, question: &str, sent: i64, at: i64) {
+        let micros = (((at - sent).max(0) as u64) * 1000).clamp(1, 3_600_000_000);
         self.with(|i| {
-            let s = i.broadcasts.entry(key).or_insert(Spread {
-                first: at,
-                last: at,
-                count: 0,
-            });
-            s.first = s.first.min(at);
-            s.last = s.last.max(at);
-            s.count += 1;
+            for map in [&mut i.total, &mut i.interval] {
+                if let Some(h) = map.get_mut(metric) {
+                    let _ = h.record(micros);
+                } else {
+                    let _ = map.entry(metric.to_owned()).or_insert_with(new_hist).record(micros);
+                }
+            }
+            i.seconds.entry(at / 1000).or_default().deliveries += 1;
+            let key = (event, question.to_owned(), sent);
+            match i.broadcasts.get_mut(&key) {
+                Some(s) => {
+                    s.first = s.first.min(at);
+                    s.last = s.last.max(at);
+                    s.count += 1;
+                }
+                None => {
+                    i.broadcasts.insert(key, Spread { first: at, last: at, count: 1 });
+                }
+            }
         });
     }
 
@@ -342,7 +355,11 @@ impl Recorder {
             errors_by_code: i.errors_by_code.clone(),
             disconnects: i.disconnects,
             connect_failures: i.connect_failures,
-            broadcasts: i.broadcasts.clone(),
+            broadcasts: i
+                .broadcasts
+                .iter()
+                .map(|((e, q, t), s)| (format!("{e} {q} {t}"), s.clone()))
+                .collect(),
             questions: i.questions.clone(),
             generator_rss_kib: process_usage("self").0,
             generator_cpu_secs: process_usage("self").1,
