@@ -54,14 +54,9 @@ async fn main() -> anyhow::Result<()> {
     let embedded = match &suite.target {
         Some(_) => None,
         None => {
-            let mut config =
-                reference_server::ServerConfig::embedded("conformance-secret", "conformance-admin");
-            if let Some(url) = &suite.redis_url {
-                config.store = reference_server::StoreConfig::Redis {
-                    url: url.clone(),
-                    pool_size: 8,
-                };
-            }
+            let config =
+                reference_server::ServerConfig::embedded("conformance-secret", "conformance-admin")
+                    .on_redis(suite.redis_url.as_deref());
             Some(
                 reference_server::start(config)
                     .await

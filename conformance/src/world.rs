@@ -311,6 +311,17 @@ impl LiveWorld {
         }
     }
 
+    /// Parses a `field value, …` clause and maps its logical names to the wire's ids.
+    pub fn wanted(&self, text: &str) -> Result<Vec<(String, Value)>, String> {
+        Ok(parse_fields(text)?
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.logical(&k, &v);
+                (k, v)
+            })
+            .collect())
+    }
+
     /// Feature text names users, questions and the conference logically; the wire has real ids.
     fn logical(&self, field: &str, value: &Value) -> Value {
         let leaf = field.rsplit('.').next().unwrap_or(field);

@@ -184,7 +184,10 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     // The last final result can overtake the answer to a vote sent just before the close:
     // give outstanding answers a few seconds before counting them as never answered.
     let grace = (Instant::now() + Duration::from_secs(5)).min(end + Duration::from_secs(5));
-    while questions.values().any(|q| q.scheduled_at.is_some() && !q.answered) {
+    while questions
+        .values()
+        .any(|q| q.scheduled_at.is_some() && !q.answered)
+    {
         match tokio::time::timeout_at(grace.into(), events.next()).await {
             Ok(Some(r)) => {
                 on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
@@ -231,7 +234,11 @@ fn on_event(
             sink.rec.fanout(name, key, qid, s, r.at);
             if sink.fanout_to_goose {
                 let micros = ((r.at - s).max(0) as u64) * 1000;
-                let _ = sink.goose.send(Sample { name, took: Duration::from_micros(micros), ok: true });
+                let _ = sink.goose.send(Sample {
+                    name,
+                    took: Duration::from_micros(micros),
+                    ok: true,
+                });
             }
         }
         None => sink.rec.delivered(r.at, false),

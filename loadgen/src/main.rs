@@ -199,14 +199,9 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     // The in-process reference server (embedded default).
     let embedded = if cli.targets.is_empty() {
         let mut config =
-            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin");
+            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
+                .on_redis(cli.redis_url.as_deref());
         config.settings.rate_limit_events = 10_000;
-        if let Some(url) = &cli.redis_url {
-            config.store = reference_server::StoreConfig::Redis {
-                url: url.clone(),
-                pool_size: 8,
-            };
-        }
         Some(
             reference_server::start(config)
                 .await
@@ -267,7 +262,11 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         wall_secs: 0.0,
         servers: Vec::new(),
     };
-    let cpu_before: Vec<f64> = cli.server_pids.iter().map(|p| loadgen::record::process_usage(&p.to_string()).1).collect();
+    let cpu_before: Vec<f64> = cli
+        .server_pids
+        .iter()
+        .map(|p| loadgen::record::process_usage(&p.to_string()).1)
+        .collect();
     eprintln!(
         "[loadgen] run {run_id}: {} voters, {} questions × {} s, targets {targets:?}, report {}",
         cli.voters,
@@ -283,7 +282,9 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         let snaps = run_workers(&argv, workers, &run_id, &dir, &targets, &secret, &admin).await?;
         (Snapshot::merge(&snaps), None)
     } else {
-        let (rec, host) = loadgen::attack::run(plan, cli.goose.clone(), &dir, true, !cli.goose_fanout_off).await?;
+        let (rec, host) =
+            loadgen::attack::run(plan, cli.goose.clone(), &dir, true, !cli.goose_fanout_off)
+                .await?;
         let snap = rec.snapshot();
         std::fs::write(dir.join("shard.json"), serde_json::to_string(&snap)?)?;
         (snap, host)

@@ -158,8 +158,16 @@ pub fn process_usage(pid: &str) -> (u64, f64) {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<u64>().ok()).sum();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
+        .sum();
     (rss, ticks as f64 / 100.0)
 }
 
@@ -284,7 +292,10 @@ impl Recorder {
                 if let Some(h) = map.get_mut(metric) {
                     let _ = h.record(micros);
                 } else {
-                    let _ = map.entry(metric.to_owned()).or_insert_with(new_hist).record(micros);
+                    let _ = map
+                        .entry(metric.to_owned())
+                        .or_insert_with(new_hist)
+                        .record(micros);
                 }
             }
             i.seconds.entry(at / 1000).or_default().deliveries += 1;
@@ -296,7 +307,14 @@ impl Recorder {
                     s.count += 1;
                 }
                 None => {
-                    i.broadcasts.insert(key, Spread { first: at, last: at, count: 1 });
+                    i.broadcasts.insert(
+                        key,
+                        Spread {
+                            first: at,
+                            last: at,
+                            count: 1,
+                        },
+                    );
                 }
             }
         });

@@ -365,9 +365,63 @@ fn markdown(s: &Value) -> String {
     md
 }
 
-fn svg(title: &str, draw: impl FnOnce(&mut String) -> Result<(), String>) -> String {
+/// Lines of `(x, y)` points, as drawn by [`line_chart`].
+type Lines = Vec<(String, Vec<(f64, f64)>)>;
+
+/// An SVG line chart; the x range is `0..xmax` (or the data's), the y range the data's + 10 %.
+fn line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    xmax: Option<f64>,
+    height: u32,
+    lines: Lines,
+) -> String {
     let mut out = String::new();
-    match draw(&mut out) {
+    let drawn = (|| -> Result<(), String> {
+        let xmax = xmax.unwrap_or_else(|| {
+            lines
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|x| x.0))
+                .fold(1.0, f64::max)
+        });
+        let ymax = lines
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|x| x.1))
+            .fold(1.0, f64::max)
+            * 1.1;
+        let root = SVGBackend::with_string(&mut out, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, pts)) in lines.into_iter().enumerate() {
+            let c = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    })();
+    match drawn {
         Ok(()) => out,
         Err(e) => format!("<p>{title}: no plot ({e})</p>"),
     }
@@ -386,102 +440,30 @@ const COLORS: [RGBColor; 8] = [
 
 /// Latency by percentile: x is "nines" (−log10(1−q)), so p50 = 0.3, p99 = 2, p99.9 = 3.
 fn percentile_plot(snap: &Snapshot) -> String {
-    svg("latency by percentile", |out| {
-        let series: Vec<(String, Vec<(f64, f64)>)> = snap
-            .histograms
-            .iter()
-            .map(|(k, h)| {
-                let h = decode(h);
-                let pts = (0..=40).map(|i| {
-                    let nines = f64::from(i) * 0.1;
-                    let q = 1.0 - 10f64.powf(-nines);
-                    (nines, pct(&h, q.min(1.0)))
-                });
-                (k.clone(), pts.collect())
-            })
-            .collect();
-        let ymax = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|x| x.1))
-            .fold(1.0, f64::max)
-            * 1.1;
-        let root = SVGBackend::with_string(out, (900, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Latency by percentile (x: 1 = p90, 2 = p99, 3 = p99.9)",
-                ("sans-serif", 16),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..4f64, 0f64..ymax)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .y_desc("ms")
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, (name, pts)) in series.into_iter().enumerate() {
-            let c = COLORS[i % COLORS.len()];
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())
-    })
+    let series: Lines = snap
+        .histograms
+        .iter()
+        .map(|(k, h)| {
+            let h = decode(h);
+            let pts = (0..=40).map(|i| {
+                let nines = f64::from(i) * 0.1;
+                (nines, pct(&h, (1.0 - 10f64.powf(-nines)).min(1.0)))
+            });
+            (k.clone(), pts.collect())
+        })
+        .collect();
+    line_chart(
+        "Latency by percentile (x: 1 = p90, 2 = p99, 3 = p99.9)",
+        "nines",
+        "ms",
+        Some(4.0),
+        420,
+        series,
+    )
 }
 
-fn time_plot(title: &str, y: &str, lines: Vec<(String, Vec<(f64, f64)>)>) -> String {
-    svg(title, |out| {
-        let xmax = lines
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|x| x.0))
-            .fold(1.0, f64::max);
-        let ymax = lines
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|x| x.1))
-            .fold(1.0, f64::max)
-            * 1.1;
-        let root = SVGBackend::with_string(out, (900, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds")
-            .y_desc(y)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, (name, pts)) in lines.into_iter().enumerate() {
-            let c = COLORS[i % COLORS.len()];
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())
-    })
+fn time_plot(title: &str, y: &str, lines: Lines) -> String {
+    line_chart(title, "seconds", y, None, 320, lines)
 }
 
 fn html(snap: &Snapshot, s: &Value) -> String {
@@ -630,6 +612,7 @@ mod tests {
             shards: 1,
             machine: String::new(),
             wall_secs: 0.0,
+            servers: vec![],
         }
     }
 

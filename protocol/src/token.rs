@@ -76,6 +76,36 @@ pub fn encode(secret: &str, claims: &Claims) -> Result<String, TokenError> {
     .map_err(|e| TokenError::Invalid(e.to_string()))
 }
 
+/// An unsigned token (`alg: none`) carrying `claims`: what a forger would send. Test suites use
+/// it to check that a server refuses it (D2).
+///
+/// ```
+/// use lcr_protocol::token::{unsigned, verify, Claims};
+/// let forged = unsigned(&Claims { user_id: Some("eve".into()), sub: None, account_type: None, exp: u64::MAX / 2 });
+/// assert!(forged.ends_with('.'));
+/// assert!(verify("any-secret", &forged).is_err());
+/// ```
+pub fn unsigned(claims: &Claims) -> String {
+    let header = b64url(br#"{"alg":"none","typ":"JWT"}"#);
+    let body = b64url(serde_json::to_string(claims).unwrap_or_default().as_bytes());
+    format!("{header}.{body}.")
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
 /// Verifies a token: HS256 only, signature, `exp` required and in the future, a valid user id.
 pub fn verify(secret: &str, token: &str) -> Result<Identity, TokenError> {
     let mut validation = Validation::new(Algorithm::HS256);

@@ -78,6 +78,25 @@ impl ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// The same configuration on Redis at `url` (pool of 8), or unchanged for `None`.
+    ///
+    /// ```
+    /// use reference_server::{ServerConfig, StoreConfig};
+    /// let c = ServerConfig::embedded("s", "a").on_redis(Some("redis://127.0.0.1:6379"));
+    /// assert!(matches!(c.store, StoreConfig::Redis { .. }));
+    /// ```
+    pub fn on_redis(mut self, url: Option<&str>) -> Self {
+        if let Some(url) = url {
+            self.store = StoreConfig::Redis {
+                url: url.to_owned(),
+                pool_size: 8,
+            };
+        }
+        self
+    }
+}
+
 /// The server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

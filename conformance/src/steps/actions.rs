@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cucumber::when;
 use futures_util::future::join_all;
-use lcr_protocol::token::{Claims, encode};
+use lcr_protocol::token::{Claims, encode, unsigned};
 use lcr_protocol::{ConferenceStatus, event};
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
@@ -15,21 +15,6 @@ use crate::world::{LiveWorld, StepResult};
 
 fn exp_in(secs: i64) -> u64 {
     (lcr_protocol::now_millis() / 1000 + secs).max(0) as u64
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[when(regex = r#"^"([^"]+)" connects(?: with (.+))?$"#)]
@@ -65,18 +50,10 @@ async fn connects(w: &mut LiveWorld, name: String, how: String) -> StepResult {
             )),
             TransportType::Websocket,
         ),
-        "an unsigned alg none token" => {
-            let header = b64url(br#"{"alg":"none","typ":"JWT"}"#);
-            let body = b64url(
-                json!({"userId": user, "exp": exp_in(600)})
-                    .to_string()
-                    .as_bytes(),
-            );
-            (
-                Credentials::Token(format!("{header}.{body}.")),
-                TransportType::Websocket,
-            )
-        }
+        "an unsigned alg none token" => (
+            Credentials::Token(unsigned(&claims(Some(user), None, exp_in(600)))),
+            TransportType::Websocket,
+        ),
         "a malformed token" => (
             Credentials::Token("not.a.jwt".into()),
             TransportType::Websocket,

@@ -104,21 +104,8 @@ async fn within(
     event: String,
     fields: String,
 ) -> StepResult {
-    let fields = parse_fields(&fields)?;
-    let fields: Vec<(String, Value)> = fields;
+    let want = w.wanted(&fields)?;
     let actor = w.actor(&name)?;
-    let want: Vec<(String, Value)> = fields
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                match v {
-                    Value::String(s) => Value::String(w.resolve(&s)),
-                    v => v,
-                },
-            )
-        })
-        .collect();
     actor
         .take(&event, std::time::Duration::from_secs(secs), |d| {
             want.iter().all(|(p, v)| matches(lookup(d, p), v))
@@ -189,18 +176,7 @@ async fn exactly_n(w: &mut LiveWorld, name: String, n: usize, event: String) -> 
 
 #[then(regex = r#"^"([^"]+)" received an error with (.+)$"#)]
 async fn error_with(w: &mut LiveWorld, name: String, fields: String) -> StepResult {
-    let want: Vec<(String, Value)> = parse_fields(&fields)?
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                match v {
-                    Value::String(s) => Value::String(w.resolve(&s)),
-                    v => v,
-                },
-            )
-        })
-        .collect();
+    let want = w.wanted(&fields)?;
     let errors = w.actor(&name)?.all(event::ERROR);
     if errors
         .iter()
@@ -336,11 +312,7 @@ async fn api_answers(w: &mut LiveWorld, status: u16, code: String) -> StepResult
 #[then(regex = r#"^the Control API answer has (.+)$"#)]
 async fn api_body(w: &mut LiveWorld, fields: String) -> StepResult {
     let (_, body) = w.last_http.clone().ok_or("no Control API call was made")?;
-    for (path, want) in parse_fields(&fields)? {
-        let want = match want {
-            Value::String(s) => Value::String(w.resolve(&s)),
-            v => v,
-        };
+    for (path, want) in w.wanted(&fields)? {
         if !matches(lookup(&body, &path), &want) {
             return Err(format!("Control API answer {body}: {path} is not {want}"));
         }

@@ -50,28 +50,12 @@ async fn bad_tokens_are_refused(store: Store) {
         },
     )
     .unwrap();
-    // alg: none, unsigned.
-    let b64 = |s: &str| {
-        use std::fmt::Write;
-        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let bytes = s.as_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                let _ = out.write_char(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    };
-    let none = format!(
-        "{}.{}.",
-        b64(r#"{"alg":"none","typ":"JWT"}"#),
-        b64(&format!(r#"{{"userId":"u","exp":{}}}"#, exp_in(60)))
-    );
+    let none = lcr_protocol::token::unsigned(&Claims {
+        user_id: Some("u".into()),
+        sub: None,
+        account_type: None,
+        exp: exp_in(60),
+    });
     let epoch_exp = encode(
         JWT_SECRET,
         &Claims {
