@@ -46,4 +46,4 @@ Feature: Closing a question
     Then "alex" receives question:closed with reason "manual"
     And "alex" receives vote:final_result with totalVotes 1
     And "alex" receives conference:status_changed with status "ENDED"
-    And "alex" does not receive question:timer_update
+    And "alex" does not receive question:timer_update for 2 seconds

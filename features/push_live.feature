@@ -72,6 +72,7 @@ Feature: Pushing a question live
     And "alex" receives vote:final_result with questionId "q1", totalVotes 1 and optionCounts.C 1
     And "alex" receives question:live with questionId "q2"
     And "alex" receives question:closed and then question:live
+    And "alex" receives vote:final_result and then question:live
 
   @D14
   Scenario: A closed question pushed again starts from zero votes

@@ -55,6 +55,7 @@ Feature: Results
     Given an active conference with host "hana" and audience "alex", "bo"
     And question "q1" is live
     When "alex" votes "A" on question "q1"
+    And "alex" receives vote:accepted
     And "hana" closes question "q1"
     Then "bo" receives vote:final_result with totalVotes 1
     And no actor received a malformed or leaking message

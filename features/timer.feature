@@ -9,6 +9,8 @@ Feature: The question timer
     Then "alex" receives question:timer_update counting down from 3 to 1
     And "hana" receives question:timer_update with timeRemaining 1
     And "alex" receives question:closed with reason "timeout" and questionId "q1"
+    And "alex" received the timer updates about one second apart
+    And "alex" received question:closed within 2 seconds after expiresAt
     And "alex" receives vote:final_result with questionId "q1" and totalVotes 0
 
   Scenario: Timer updates carry the question's expiresAt
@@ -22,13 +24,13 @@ Feature: The question timer
     And question "q1" is live for 30 seconds
     When "hana" closes question "q1"
     Then "alex" receives question:closed with reason "manual"
-    And "alex" does not receive question:timer_update
+    And "alex" does not receive question:timer_update for 2 seconds
 
   Scenario: A one-second question closes without any update
     Given an active conference with host "hana" and audience "alex"
     When "hana" pushes question "q1" live for 1 second
     Then "alex" receives question:closed with reason "timeout"
-    And "alex" does not receive question:timer_update
+    And "alex" does not receive question:timer_update for 2 seconds
 
   Scenario: Votes after the timeout are refused
     Given an active conference with host "hana" and audience "alex"

@@ -29,6 +29,8 @@ pub struct Message {
     pub name: String,
     /// First argument.
     pub data: Value,
+    /// Receipt time, ms since the epoch.
+    pub at: i64,
     consumed: bool,
 }
 
@@ -41,6 +43,7 @@ pub struct Inbox {
     connected: AtomicBool,
     closed: AtomicBool,
     audience: AtomicBool,
+    own_user: Mutex<String>,
     arrived: Notify,
 }
 
@@ -50,7 +53,17 @@ impl Inbox {
     }
 
     fn record(&self, name: String, data: Value) {
-        let problems = crate::checks::check(&name, &data, self.audience.load(Ordering::Relaxed));
+        let own = self
+            .own_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let problems = crate::checks::check(
+            &name,
+            &data,
+            self.audience.load(Ordering::Relaxed),
+            Some(&own),
+        );
         if !problems.is_empty() {
             self.violations
                 .lock()
@@ -60,6 +73,7 @@ impl Inbox {
         self.lock_messages().push(Message {
             name,
             data,
+            at: lcr_protocol::now_millis(),
             consumed: false,
         });
         self.arrived.notify_waiters();
@@ -140,6 +154,7 @@ impl Actor {
     ) -> Actor {
         let inbox = Arc::new(Inbox::default());
         inbox.audience.store(true, Ordering::Relaxed);
+        *inbox.own_user.lock().unwrap_or_else(|p| p.into_inner()) = user_id.to_owned();
         let mut builder = ClientBuilder::new(url)
             .transport_type(transport)
             .reconnect(false);
@@ -284,6 +299,16 @@ impl Actor {
             .iter()
             .filter(|m| !m.consumed)
             .map(|m| m.name.clone())
+            .collect()
+    }
+
+    /// Every message received so far with `event`, with its receipt time (ms).
+    pub fn all_timed(&self, event: &str) -> Vec<(i64, Value)> {
+        self.inbox
+            .lock_messages()
+            .iter()
+            .filter(|m| m.name == event)
+            .map(|m| (m.at, m.data.clone()))
             .collect()
     }
 

@@ -6,8 +6,12 @@
 //! use conformance::checks::check;
 //! let leak = serde_json::json!({"conferenceId": "c", "questionId": "q", "questionText": "t",
 //!     "options": [], "duration": 5, "startedAt": 1, "expiresAt": 5001, "correctOption": "A"});
-//! assert!(check("question:live", &leak, true).iter().any(|v| v.contains("D22")));
-//! assert!(check("vote:accepted", &serde_json::json!({"conferenceId": "c"}), true)[0].contains("vote:accepted"));
+//! assert!(check("question:live", &leak, true, None).iter().any(|v| v.contains("D22")));
+//! assert!(check("vote:accepted", &serde_json::json!({"conferenceId": "c"}), true, None)[0].contains("vote:accepted"));
+//! // A payload may carry the recipient's own user id, never another's.
+//! let mine = serde_json::json!({"conferenceId": "c", "audienceCount": 1, "timestamp": 1, "userId": "me"});
+//! assert!(check("audience:count", &mine, true, Some("me")).is_empty());
+//! assert!(!check("audience:count", &mine, true, Some("you")).is_empty());
 //! ```
 
 use lcr_protocol::event;
@@ -23,8 +27,8 @@ fn shape<T: DeserializeOwned>(name: &str, data: &Value) -> Result<T, String> {
 }
 
 /// Problems with one received message; empty when it conforms. `audience` is true for an
-/// AUDIENCE socket (D10, D22 apply).
-pub fn check(name: &str, data: &Value, audience: bool) -> Vec<String> {
+/// AUDIENCE socket (D10, D22 apply); `own_user` is the recipient's user id, which it may see.
+pub fn check(name: &str, data: &Value, audience: bool, own_user: Option<&str>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut add = |r: Result<(), String>| {
         if let Err(e) = r {
@@ -82,9 +86,14 @@ pub fn check(name: &str, data: &Value, audience: bool) -> Vec<String> {
     }
     if audience {
         for path in forbidden_fields(name, data) {
-            problems.push(format!(
-                "D22: {name} carries {path} to an AUDIENCE socket: {data}"
-            ));
+            // Its own user id is not "another user's" (D22).
+            let own = own_user.is_some()
+                && crate::world::lookup(data, &path).and_then(Value::as_str) == own_user;
+            if !own {
+                problems.push(format!(
+                    "D22: {name} carries {path} to an AUDIENCE socket: {data}"
+                ));
+            }
         }
     }
     problems

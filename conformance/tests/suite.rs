@@ -71,7 +71,7 @@ fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
 
 fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Result<String, String> {
     let status = child.wait().map_err(|e| e.to_string())?;
-    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-{name}.log"));
+    let log = dir.with_extension("log");
     let tail = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let lines: Vec<&str> = text

@@ -288,7 +288,11 @@ pub fn percentages(counts: &BTreeMap<String, u64>, total: u64) -> BTreeMap<Strin
 /// ```
 pub fn forbidden_fields(event: &str, payload: &serde_json::Value) -> Vec<String> {
     let mut found = Vec::new();
-    let allow_correct = event == crate::event::VOTE_FINAL_RESULT;
+    // question:closed and vote:final_result mark the close: from there on the answer is public.
+    let allow_correct = matches!(
+        event,
+        crate::event::VOTE_FINAL_RESULT | crate::event::QUESTION_CLOSED
+    );
     let allow_user = matches!(
         event,
         crate::event::AUDIENCE_JOINED | crate::event::AUDIENCE_LEFT

@@ -281,6 +281,16 @@ async fn collect_answers(w: &mut LiveWorld, sockets: &[String], expected: usize)
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let answered: usize = sockets
+        .iter()
+        .filter_map(|s| w.actors.get(s))
+        .map(|a| a.all(event::VOTE_ACCEPTED).len() + a.all(event::VOTE_REJECTED).len())
+        .sum();
+    if answered < expected {
+        return Err(format!(
+            "only {answered} of {expected} votes were answered (D19: every vote is accepted or rejected)"
+        ));
+    }
     for s in sockets {
         let (accepted, rejected) = {
             let a = w.actor(s)?;

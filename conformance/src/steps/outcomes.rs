@@ -44,6 +44,67 @@ async fn receives_not(w: &mut LiveWorld, list: String, event: String) -> StepRes
     w.no_violations()
 }
 
+#[then(regex = r#"^"([^"]+)" does not receive ([a-z_:]+) for (\d+) seconds$"#)]
+async fn receives_not_for(w: &mut LiveWorld, name: String, event: String, secs: u64) -> StepResult {
+    let actor = w.actor(&name)?;
+    match actor
+        .take(&event, std::time::Duration::from_secs(secs), |_| true)
+        .await
+    {
+        None => w.no_violations(),
+        Some(v) => Err(format!(
+            "{name} must not receive {event} for {secs} s, but received {v}"
+        )),
+    }
+}
+
+#[then(regex = r#"^"([^"]+)" received the timer updates about one second apart$"#)]
+async fn ticks_apart(w: &mut LiveWorld, name: String) -> StepResult {
+    // D16: ticks at startedAt + k·1000 ms. Receipt times carry the network and scheduling jitter
+    // of the machine, so the check allows half a second either way.
+    let ticks = w.actor(&name)?.all_timed(event::QUESTION_TIMER_UPDATE);
+    if ticks.len() < 2 {
+        return Err(format!(
+            "{name} received {} timer updates, need at least 2",
+            ticks.len()
+        ));
+    }
+    for pair in ticks.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        if !(500..=1500).contains(&gap) {
+            return Err(format!(
+                "timer updates {} and {} arrived {gap} ms apart (D16: 1000 ms)",
+                pair[0].1, pair[1].1
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[then(regex = r#"^"([^"]+)" received question:closed within (\d+) seconds? after expiresAt$"#)]
+async fn closed_on_time(w: &mut LiveWorld, name: String, secs: i64) -> StepResult {
+    let actor = w.actor(&name)?;
+    let (at, closed) = actor
+        .all_timed(event::QUESTION_CLOSED)
+        .into_iter()
+        .last()
+        .ok_or_else(|| format!("{name} got no question:closed"))?;
+    let live = actor
+        .all(event::QUESTION_LIVE)
+        .into_iter()
+        .find(|l| l["questionId"] == closed["questionId"])
+        .ok_or_else(|| format!("{name} got no question:live for {closed}"))?;
+    let expires = live["expiresAt"].as_i64().unwrap_or(0);
+    if at >= expires - 200 && at <= expires + secs * 1000 {
+        Ok(())
+    } else {
+        Err(format!(
+            "question:closed arrived {} ms after expiresAt (D16: within 1 s)",
+            at - expires
+        ))
+    }
+}
+
 #[when(regex = r#"^"([^"]+)" receives error ([A-Z_]+)(?: for ([a-z_:]+))?$"#)]
 #[then(regex = r#"^"([^"]+)" receives error ([A-Z_]+)(?: for ([a-z_:]+))?$"#)]
 async fn receives_error(w: &mut LiveWorld, name: String, code: String, on: String) -> StepResult {
