@@ -7,14 +7,13 @@
 //! a batch of lean Socket.IO connections per user keeps goose as the engine.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use lcr_protocol::admin::{ConferenceSpec, QuestionSpec, activate_path, conference_path};
 use lcr_protocol::server::QuestionOption;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::drive::{Sample, Sink, run_host, run_voters};
@@ -33,8 +32,6 @@ pub struct Shared {
     host_started: AtomicBool,
     /// Whether every fan-out delivery is also recorded in goose.
     pub fanout_to_goose: bool,
-    /// The host's outcome: its final results, or why it failed.
-    pub host: Mutex<Option<Result<Vec<Value>, String>>>,
 }
 
 static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
@@ -81,8 +78,10 @@ async fn host_transaction(user: &mut GooseUser) -> TransactionResult {
     };
     let (plan, end, state) = (s.plan.clone(), s.end, s.clone());
     let work = tokio::spawn(async move {
-        let outcome = run_host(plan, sink, end).await.map_err(|e| e.to_string());
-        *state.host.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        match run_host(plan, sink, end).await {
+            Ok(finals) => state.rec.host_ran(finals.len() as u64),
+            Err(e) => state.rec.problem(format!("host: {e}")),
+        }
     });
     forward(user, rx, work).await;
     Ok(())
@@ -156,14 +155,14 @@ pub async fn set_up(plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs this shard under goose and returns its recorder and the host's outcome.
+/// Runs this shard under goose and returns its recorder.
 pub async fn run(
     plan: Plan,
     goose: GooseConfiguration,
     report_dir: &std::path::Path,
     progress: bool,
     fanout_to_goose: bool,
-) -> anyhow::Result<(Arc<Recorder>, Option<Result<Vec<Value>, String>>)> {
+) -> anyhow::Result<Arc<Recorder>> {
     let plan = Arc::new(plan);
     if plan.setup && plan.hosts() {
         set_up(&plan).await?;
@@ -178,7 +177,6 @@ pub async fn run(
         next_batch: AtomicUsize::new(0),
         host_started: AtomicBool::new(false),
         fanout_to_goose,
-        host: Mutex::new(None),
     });
     if SHARED.set(state.clone()).is_err() {
         anyhow::bail!("one run per process");
@@ -240,6 +238,8 @@ pub async fn run(
     ticker.abort();
     rec.close_interval(lcr_protocol::now_millis() / 1000);
     let _ = metrics.map_err(|e| anyhow::anyhow!("goose: {e:?}"))?;
-    let host = state.host.lock().unwrap_or_else(|p| p.into_inner()).take();
-    Ok((rec, host))
+    if plan.hosts() && rec.snapshot().host_questions.is_none() && !rec.has_problems() {
+        rec.problem("the host never ran (goose started no host user)".into());
+    }
+    Ok(rec)
 }

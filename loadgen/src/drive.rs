@@ -71,12 +71,16 @@ pub async fn run_voters(plan: Arc<Plan>, range: std::ops::Range<usize>, sink: Si
 }
 
 struct PerQuestion {
+    /// The vote's scheduled instant, once its time has come.
     scheduled_at: Option<Instant>,
     option: &'static str,
-    answered: bool,
-    accepted: u64,
+    /// Votes sent (2 for a voter that also sends a duplicate) and answers received.
+    sent: u32,
+    answers: u32,
+    accepted: u32,
     timers: u64,
-    live: bool,
+    started_at: i64,
+    closed_at: Option<i64>,
     closed: bool,
     fin: bool,
 }
@@ -164,9 +168,18 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             Some((k, at)) = vote_rx.recv() => {
                 if let Some(q) = questions.get_mut(&k) {
                     q.scheduled_at = Some(at);
-                    let payload = json!({"conferenceId": cid, "questionId": plan.question_id(k), "selectedOption": q.option});
-                    let _ = client.emit(event::VOTE_SUBMIT, &payload);
-                    sink.rec.question(&plan.question_id(k), |t| t.votes_sent += 1);
+                    let qid = plan.question_id(k);
+                    let payload = json!({"conferenceId": cid, "questionId": qid, "selectedOption": q.option});
+                    let twice = plan.votes_twice(i, k);
+                    for _ in 0..if twice { 2 } else { 1 } {
+                        if client.emit(event::VOTE_SUBMIT, &payload).is_ok() {
+                            q.sent += 1;
+                        }
+                    }
+                    sink.rec.question(&qid, |t| {
+                        t.votes_sent += 1;
+                        t.duplicates_sent += u64::from(twice);
+                    });
                 }
                 continue;
             }
@@ -184,10 +197,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     // The last final result can overtake the answer to a vote sent just before the close:
     // give outstanding answers a few seconds before counting them as never answered.
     let grace = (Instant::now() + Duration::from_secs(5)).min(end + Duration::from_secs(5));
-    while questions
-        .values()
-        .any(|q| q.scheduled_at.is_some() && !q.answered)
-    {
+    while questions.values().any(|q| q.answers < q.sent) {
         match tokio::time::timeout_at(grace.into(), events.next()).await {
             Ok(Some(r)) => {
                 on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
@@ -197,20 +207,25 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     }
     for (k, q) in &questions {
         let qid = plan.question_id(*k);
+        // D16: a tick at startedAt + k·1000 for k = 1 … duration−1, before the close.
+        let expected = match q.closed_at {
+            Some(closed) => ((closed - q.started_at - 1).max(0) / 1000)
+                .min(i64::from(plan.question_duration) - 1) as u64,
+            None => u64::from(plan.question_duration.saturating_sub(1)),
+        };
         sink.rec.question(&qid, |t| {
-            if q.scheduled_at.is_some() && !q.answered {
-                t.votes_unanswered += 1;
+            if q.answers < q.sent {
+                t.votes_unanswered += u64::from(q.sent - q.answers);
             }
             if q.accepted > 1 {
                 t.accepted_twice += 1;
             }
-            t.got_live += u64::from(q.live);
+            t.got_live += 1;
             t.got_closed += u64::from(q.closed);
             t.got_final += u64::from(q.fin);
             t.timer_updates += q.timers;
-            if q.live {
-                t.timer_expected += u64::from(plan.question_duration.saturating_sub(1));
-            }
+            t.timer_expected += expected;
+            t.timer_missed += expected.saturating_sub(q.timers);
         });
     }
     sink.rec.connected(now_millis(), -1);
@@ -262,17 +277,28 @@ fn on_event(
                     PerQuestion {
                         scheduled_at: None,
                         option,
-                        answered: false,
+                        sent: 0,
+                        answers: 0,
                         accepted: 0,
                         timers: 0,
-                        live: true,
+                        started_at: started,
+                        closed_at: None,
                         closed: false,
                         fin: false,
                     },
                 );
-                // The scheduled instant, on this machine's monotonic clock.
-                let due_in = (started + offset as i64 - now_millis()).max(0) as u64;
-                let at = Instant::now() + Duration::from_millis(due_in);
+                // The scheduled instant on this machine's monotonic clock, anchored at the
+                // receipt of question:live. If question:live came late the instant is already
+                // past: the vote goes at once and its ack latency still counts from the schedule
+                // (no coordinated omission).
+                let scheduled = started + offset as i64;
+                let at = if scheduled >= r.at {
+                    r.instant + Duration::from_millis((scheduled - r.at) as u64)
+                } else {
+                    r.instant
+                        .checked_sub(Duration::from_millis((r.at - scheduled) as u64))
+                        .unwrap_or(r.instant)
+                };
                 let tx = vote_tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep_until(at.into()).await;
@@ -281,11 +307,12 @@ fn on_event(
             }
         }
         event::QUESTION_TIMER_UPDATE => {
-            fanout(
-                metric::FANOUT_TIMER,
-                event::QUESTION_TIMER_UPDATE,
-                ts("timestamp"),
-            );
+            // When the tick was due by D16, expiresAt − timeRemaining·1000: spec fields, so this
+            // works against any server, with or without a timestamp extension.
+            let due = ts("expiresAt")
+                .zip(ts("timeRemaining"))
+                .map(|(e, left)| e - left * 1000);
+            fanout(metric::FANOUT_TIMER, event::QUESTION_TIMER_UPDATE, due);
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
                 q.timers += 1;
             }
@@ -299,6 +326,7 @@ fn on_event(
             );
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
                 q.closed = true;
+                q.closed_at = ts("closedAt");
             }
         }
         event::VOTE_FINAL_RESULT => {
@@ -333,13 +361,11 @@ fn on_event(
         }
         event::VOTE_ACCEPTED | event::VOTE_REJECTED => {
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
-                if let Some(at) = q.scheduled_at {
-                    if !q.answered {
-                        let micros = r.instant.saturating_duration_since(at).as_micros() as u64;
-                        sink.time(metric::VOTE_ACK, micros, r.name == event::VOTE_ACCEPTED);
-                    }
-                    q.answered = true;
+                if let (Some(at), 0) = (q.scheduled_at, q.answers) {
+                    let micros = r.instant.saturating_duration_since(at).as_micros() as u64;
+                    sink.time(metric::VOTE_ACK, micros, r.name == event::VOTE_ACCEPTED);
                 }
+                q.answers += 1;
                 if r.name == event::VOTE_ACCEPTED {
                     q.accepted += 1;
                     let option = r.data["selectedOption"].as_str().unwrap_or("?").to_owned();

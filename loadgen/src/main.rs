@@ -72,10 +72,11 @@ struct Cli {
     /// Server process ids on this machine to sample for peak RSS and CPU (repeatable).
     #[arg(long = "server-pid")]
     server_pids: Vec<u32>,
-    /// Record only connect, join and vote timings in goose, not every fan-out delivery (they
-    /// stay in loadgen's own histograms). Saves generator CPU at 10,000+ voters.
-    #[arg(long)]
-    goose_fanout_off: bool,
+    /// Record every fan-out delivery in goose too: "on", "off" (connect, join and vote timings
+    /// only; deliveries stay in loadgen's own histograms), or "auto" (on up to 5,000 voters in a
+    /// process). Millions of deliveries through goose's metrics channel delay the voters.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    goose_fanout: String,
     /// With the in-process server: put it on this Redis.
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
@@ -275,19 +276,23 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         dir.display()
     );
 
-    let (snap, host) = if cli.shard.is_none() && workers > 1 {
+    let fanout_to_goose = match cli.goose_fanout.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => plan.my_voters().len() <= 5_000,
+    };
+    let snap = if cli.shard.is_none() && workers > 1 {
         if plan.setup {
             loadgen::attack::set_up(&plan).await?;
         }
         let snaps = run_workers(&argv, workers, &run_id, &dir, &targets, &secret, &admin).await?;
-        (Snapshot::merge(&snaps), None)
+        Snapshot::merge(&snaps)
     } else {
-        let (rec, host) =
-            loadgen::attack::run(plan, cli.goose.clone(), &dir, true, !cli.goose_fanout_off)
-                .await?;
+        let rec =
+            loadgen::attack::run(plan, cli.goose.clone(), &dir, true, fanout_to_goose).await?;
         let snap = rec.snapshot();
         std::fs::write(dir.join("shard.json"), serde_json::to_string(&snap)?)?;
-        (snap, host)
+        snap
     };
     let servers = cli
         .server_pids
@@ -303,7 +308,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         servers,
         ..info
     };
-    let verdict = report::verdict(&snap, &info, &slos, host.as_ref());
+    let verdict = report::verdict(&snap, &info, &slos);
     report::write(&dir, &snap, &verdict)?;
     print_verdict(&dir, &verdict);
     if let Some(s) = embedded {
@@ -409,9 +414,20 @@ async fn run_workers(
     for (i, shard_dir, mut child) in children {
         let status = child.wait().await?;
         eprintln!("[loadgen] worker {i} exited with {status}");
-        let text = std::fs::read_to_string(shard_dir.join("shard.json"))
-            .with_context(|| format!("worker {i} wrote no shard.json"))?;
-        snaps.push(serde_json::from_str(&text)?);
+        let mut snap: Snapshot = match std::fs::read_to_string(shard_dir.join("shard.json")) {
+            Ok(text) => serde_json::from_str(&text)?,
+            Err(_) => Snapshot {
+                problems: vec![format!("worker {i} wrote no shard.json")],
+                ..Snapshot::default()
+            },
+        };
+        // Exit 1 is a worker's own verdict, already in its snapshot; anything else is a failure
+        // the snapshot cannot tell.
+        if !matches!(status.code(), Some(0 | 1)) {
+            snap.problems
+                .push(format!("worker {i} exited with {status}"));
+        }
+        snaps.push(snap);
     }
     Ok(snaps)
 }
@@ -436,7 +452,7 @@ async fn merge(cli: MergeCli) -> anyhow::Result<bool> {
         shards: cli.dirs.len(),
         ..info.context("no summary.json in the shard directories")?
     };
-    let verdict = report::verdict(&snap, &info, &slos, None);
+    let verdict = report::verdict(&snap, &info, &slos);
     report::write(&cli.report_dir, &snap, &verdict)?;
     print_verdict(&cli.report_dir, &verdict);
     Ok(verdict.violations.is_empty())

@@ -74,6 +74,11 @@ impl Plan {
     pub fn vote_of(&self, i: usize, k: usize) -> (u64, &'static str) {
         schedule(self.seed, i, k, self.question_duration)
     }
+    /// Whether voter `i` also sends a second vote on question `k` right after its first: one
+    /// voter in a hundred, chosen by the seed, so the server's duplicate check is exercised.
+    pub fn votes_twice(&self, i: usize, k: usize) -> bool {
+        splitmix64(self.seed ^ 0xD0B1E ^ ((i as u64) << 16) ^ k as u64).is_multiple_of(100)
+    }
 }
 
 /// Shard `index` of `count` over `total` voters: contiguous, sizes differ by at most one.

@@ -83,13 +83,22 @@ pub struct QuestionTally {
     pub got_final: u64,
     /// Timer updates received, summed over voters.
     pub timer_updates: u64,
-    /// Timer updates expected (duration − 1 per voter that saw the question live).
+    /// Timer updates expected: per voter that saw the question live, the ticks before its close.
     pub timer_expected: u64,
+    /// Timer updates missed, counted per voter.
+    #[serde(default)]
+    pub timer_missed: u64,
+    /// Second votes sent on purpose (the server must answer `duplicate`).
+    #[serde(default)]
+    pub duplicates_sent: u64,
 }
 
 /// One second of the run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Second {
+    /// Whether `connected` was recorded for this second (else it is carried forward).
+    #[serde(skip)]
+    pub set: bool,
     /// Voters connected at the end of the second.
     pub connected: i64,
     /// Messages received in the second.
@@ -111,6 +120,8 @@ struct Inner {
     broadcasts: std::collections::HashMap<(&'static str, String, i64), Spread>,
     questions: BTreeMap<String, QuestionTally>,
     voters: u64,
+    problems: Vec<String>,
+    host_questions: Option<u64>,
 }
 
 /// The measurements of a shard; cheap to share.
@@ -141,6 +152,12 @@ pub struct Snapshot {
     pub broadcasts: BTreeMap<String, Spread>,
     /// Per question id.
     pub questions: BTreeMap<String, QuestionTally>,
+    /// Violations found while running (host or worker failures).
+    #[serde(default)]
+    pub problems: Vec<String>,
+    /// Questions whose final result the host received (set by the shard that ran the host).
+    #[serde(default)]
+    pub host_questions: Option<u64>,
     /// Peak RSS of the generator processes, summed (KiB).
     #[serde(default)]
     pub generator_rss_kib: u64,
@@ -259,7 +276,9 @@ impl Recorder {
         self.with(|i| {
             i.connected += delta;
             let c = i.connected;
-            i.seconds.entry(now_ms / 1000).or_default().connected = c;
+            let s = i.seconds.entry(now_ms / 1000).or_default();
+            s.connected = c;
+            s.set = true;
         });
     }
 
@@ -335,8 +354,25 @@ impl Recorder {
                     .push((second, encode(&h)));
             }
             let c = i.connected;
-            i.seconds.entry(second).or_default().connected = c;
+            let s = i.seconds.entry(second).or_default();
+            s.connected = c;
+            s.set = true;
         });
+    }
+
+    /// Something this shard's run must report as a violation (a failed host, a failed worker).
+    pub fn problem(&self, text: String) {
+        self.with(|i| i.problems.push(text));
+    }
+
+    /// Whether a problem was recorded.
+    pub fn has_problems(&self) -> bool {
+        self.with(|i| !i.problems.is_empty())
+    }
+
+    /// This shard ran the host, which pushed `questions` questions.
+    pub fn host_ran(&self, questions: u64) {
+        self.with(|i| i.host_questions = Some(questions));
     }
 
     /// Live percentiles of `metric` so far (ms), for progress lines.
@@ -369,7 +405,24 @@ impl Recorder {
                 .map(|(k, h)| (k.clone(), encode(h)))
                 .collect(),
             intervals: i.intervals.clone(),
-            seconds: i.seconds.clone(),
+            seconds: {
+                // Carry `connected` forward into seconds that only saw deliveries.
+                let mut last = 0;
+                i.seconds
+                    .iter()
+                    .map(|(k, s)| {
+                        let mut s = s.clone();
+                        if s.set {
+                            last = s.connected;
+                        } else {
+                            s.connected = last;
+                        }
+                        (*k, s)
+                    })
+                    .collect()
+            },
+            problems: i.problems.clone(),
+            host_questions: i.host_questions,
             errors_by_code: i.errors_by_code.clone(),
             disconnects: i.disconnects,
             connect_failures: i.connect_failures,
@@ -419,6 +472,8 @@ impl Snapshot {
                 *out.errors_by_code.entry(k.clone()).or_default() += v;
             }
             out.disconnects += p.disconnects;
+            out.problems.extend(p.problems.iter().cloned());
+            out.host_questions = out.host_questions.or(p.host_questions);
             out.generator_rss_kib += p.generator_rss_kib;
             out.generator_cpu_secs += p.generator_cpu_secs;
             out.connect_failures += p.connect_failures;
@@ -448,7 +503,9 @@ impl Snapshot {
                         e.final_counts = Some(c.clone());
                         e.final_total = t.final_total;
                     }
-                    (Some(a), Some(b)) if a != b => e.final_disagreements += 1,
+                    (Some(a), Some(b)) if a != b || e.final_total != t.final_total => {
+                        e.final_disagreements += 1
+                    }
                     _ => {}
                 }
                 e.final_disagreements += t.final_disagreements;
@@ -457,6 +514,8 @@ impl Snapshot {
                 e.got_final += t.got_final;
                 e.timer_updates += t.timer_updates;
                 e.timer_expected += t.timer_expected;
+                e.timer_missed += t.timer_missed;
+                e.duplicates_sent += t.duplicates_sent;
             }
         }
         // Connected counts are per shard at each second; carry the last known value forward

@@ -121,12 +121,7 @@ pub struct Verdict {
 }
 
 /// Checks the invariants of every question and the SLOs.
-pub fn verdict(
-    snap: &Snapshot,
-    info: &RunInfo,
-    slos: &[Slo],
-    host: Option<&Result<Vec<Value>, String>>,
-) -> Verdict {
+pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
     let mut v = Vec::new();
     let hists: BTreeMap<String, Histogram<u64>> = snap
         .histograms
@@ -146,8 +141,29 @@ pub fn verdict(
     for (code, n) in &snap.errors_by_code {
         v.push(format!("{n} unexpected error events {code}"));
     }
-    if let Some(Err(e)) = host {
-        v.push(format!("host: {e}"));
+    v.extend(snap.problems.iter().cloned());
+    if let Some(n) = snap
+        .host_questions
+        .filter(|n| (*n as usize) < info.questions)
+    {
+        v.push(format!(
+            "the host got the final result of only {n} of {} questions",
+            info.questions
+        ));
+    }
+    // Every broadcast must reach every connected voter.
+    let short: Vec<(&String, u64)> = snap
+        .broadcasts
+        .iter()
+        .filter(|(_, s)| s.count < connected)
+        .map(|(k, s)| (k, connected - s.count))
+        .collect();
+    if let Some((first, missing)) = short.first() {
+        v.push(format!(
+            "{} broadcasts missed recipients ({} deliveries in all), e.g. {first} missed {missing}",
+            short.len(),
+            short.iter().map(|(_, m)| m).sum::<u64>()
+        ));
     }
     let mut questions = Vec::new();
     for (qid, t) in &snap.questions {
@@ -196,7 +212,7 @@ pub fn verdict(
                 ));
             }
         }
-        let missed_timers = t.timer_expected.saturating_sub(t.timer_updates);
+        let missed_timers = t.timer_missed;
         if missed_timers > 0 {
             problems.push(format!("{missed_timers} timer updates missed"));
         }
@@ -205,10 +221,11 @@ pub fn verdict(
             "questionId": qid, "acceptedVotes": accepted, "acceptedByOption": t.accepted_by_option,
             "finalTotalVotes": t.final_total, "finalOptionCounts": t.final_counts,
             "rejectedByReason": t.rejected_by_reason, "votesSent": t.votes_sent,
-            "timerUpdatesMissed": missed_timers, "ok": problems.is_empty(),
+            "timerUpdatesMissed": missed_timers, "duplicatesSent": t.duplicates_sent,
+            "ok": problems.is_empty(),
         }));
     }
-    if snap.questions.len() < info.questions && host.is_some() {
+    if snap.questions.len() < info.questions {
         v.push(format!(
             "only {} of {} questions ran",
             snap.questions.len(),
@@ -640,14 +657,14 @@ mod tests {
 
     #[test]
     fn matching_counts_pass() {
-        let v = verdict(&snapshot(3, 3), &info(), &[], None);
+        let v = verdict(&snapshot(3, 3), &info(), &[]);
         assert!(v.violations.is_empty(), "{:?}", v.violations);
         assert_eq!(v.summary["invariantsOk"], true);
     }
 
     #[test]
     fn a_lost_vote_fails() {
-        let v = verdict(&snapshot(3, 2), &info(), &[], None);
+        let v = verdict(&snapshot(3, 2), &info(), &[]);
         assert!(
             v.violations
                 .iter()
@@ -661,9 +678,9 @@ mod tests {
     fn missed_broadcasts_and_errors_fail() {
         let mut s = snapshot(3, 3);
         s.questions.get_mut("q").unwrap().got_final = 2;
-        s.questions.get_mut("q").unwrap().timer_updates = 5;
+        s.questions.get_mut("q").unwrap().timer_missed = 1;
         s.errors_by_code.insert("RATE_LIMITED".into(), 1);
-        let v = verdict(&s, &info(), &[], None);
+        let v = verdict(&s, &info(), &[]);
         let all = v.violations.join("\n");
         assert!(
             all.contains("1 of 3 connected voters never got vote:final_result"),
