@@ -39,6 +39,10 @@ fn check_passing(d: &Path, voters: u64) {
     for q in questions {
         assert_eq!(q["acceptedVotes"], voters, "{q}");
         assert_eq!(q["finalTotalVotes"], voters, "{q}");
+        // The seeded second votes were sent and answered `duplicate`.
+        let dups = q["duplicatesSent"].as_u64().unwrap_or(0);
+        assert!(dups > 0, "{q}");
+        assert_eq!(q["rejectedByReason"]["duplicate"].as_u64(), Some(dups), "{q}");
     }
     for m in [
         "connect",
