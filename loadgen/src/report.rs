@@ -317,6 +317,11 @@ pub fn write(dir: &Path, snap: &Snapshot, verdict: &Verdict) -> anyhow::Result<(
     Ok(())
 }
 
+/// p50, p90, p99, p99.9 and max of one metric of `summary.json`, in ms.
+fn metric_ms(v: &Value) -> [f64; 5] {
+    ["p50", "p90", "p99", "p999", "max"].map(|k| v[k].as_f64().unwrap_or(0.0))
+}
+
 fn markdown(s: &Value) -> String {
     let mut md = String::new();
     let ok = s["invariantsOk"].as_bool().unwrap_or(false);
@@ -341,15 +346,11 @@ fn markdown(s: &Value) -> String {
     );
     if let Some(m) = s["metrics"].as_object() {
         for (k, v) in m {
+            let [p50, p90, p99, p999, max] = metric_ms(v);
             let _ = writeln!(
                 md,
-                "| {k} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                v["count"],
-                v["p50"].as_f64().unwrap_or(0.0),
-                v["p90"].as_f64().unwrap_or(0.0),
-                v["p99"].as_f64().unwrap_or(0.0),
-                v["p999"].as_f64().unwrap_or(0.0),
-                v["max"].as_f64().unwrap_or(0.0)
+                "| {k} | {} | {p50:.2} | {p90:.2} | {p99:.2} | {p999:.2} | {max:.2} |",
+                v["count"]
             );
         }
     }
@@ -541,15 +542,11 @@ table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padd
     }
     page.push_str("<h2>Latency (ms)</h2><table><tr><th>metric</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>");
     for (k, v) in s["metrics"].as_object().into_iter().flatten() {
+        let [p50, p90, p99, p999, max] = metric_ms(v);
         let _ = write!(
             page,
-            "<tr><td>{k}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
-            v["count"],
-            v["p50"].as_f64().unwrap_or(0.0),
-            v["p90"].as_f64().unwrap_or(0.0),
-            v["p99"].as_f64().unwrap_or(0.0),
-            v["p999"].as_f64().unwrap_or(0.0),
-            v["max"].as_f64().unwrap_or(0.0)
+            "<tr><td>{k}</td><td>{}</td><td>{p50:.2}</td><td>{p90:.2}</td><td>{p99:.2}</td><td>{p999:.2}</td><td>{max:.2}</td></tr>",
+            v["count"]
         );
     }
     page.push_str("</table><h2>Questions</h2><table><tr><th>question</th><th>votes sent</th><th>accepted</th><th>final totalVotes</th><th>rejected</th><th>timer updates missed</th><th>ok</th></tr>");

@@ -42,7 +42,11 @@ fn check_passing(d: &Path, voters: u64) {
         // The seeded second votes were sent and answered `duplicate`.
         let dups = q["duplicatesSent"].as_u64().unwrap_or(0);
         assert!(dups > 0, "{q}");
-        assert_eq!(q["rejectedByReason"]["duplicate"].as_u64(), Some(dups), "{q}");
+        assert_eq!(
+            q["rejectedByReason"]["duplicate"].as_u64(),
+            Some(dups),
+            "{q}"
+        );
     }
     for m in [
         "connect",
