@@ -66,3 +66,5 @@ Feature: The Control API
     Then the Control API answers 200
     When the operator calls GET /ready with no token
     Then the Control API answers 200
+    When the operator calls GET /metrics with no token
+    Then the Control API answers 200

@@ -31,6 +31,8 @@ pub const END_ROUTE: &str = "/admin/conferences/{conference_id}/end";
 pub const HEALTH_PATH: &str = "/health";
 /// Readiness probe (the store answers).
 pub const READY_PATH: &str = "/ready";
+/// Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
 /// Most questions one conference may hold.
 pub const MAX_QUESTIONS: usize = 1000;
 /// Most options one question may hold.

@@ -7,6 +7,7 @@
 //! | `POST /admin/conferences/{id}/end` | 200; 404 unknown |
 //! | `GET /health` | 200 while the process runs |
 //! | `GET /ready` | 200 when the store answers, 503 otherwise |
+//! | `GET /metrics` | Prometheus text: connections, joins, votes, errors, broadcasts, questions |
 //!
 //! Every `/admin` call needs `Authorization: Bearer <ADMIN_TOKEN>` (401 otherwise, checked
 //! before the body is read). Every error body is an [`ApiError`] with a message.
@@ -22,7 +23,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use lcr_protocol::admin::{
     ACTIVATE_ROUTE, ApiError, CONFERENCE_ROUTE, ConferenceSpec, ConferenceState, END_ROUTE,
-    HEALTH_PATH, READY_PATH,
+    HEALTH_PATH, METRICS_PATH, READY_PATH,
 };
 use lcr_protocol::ids::check_id;
 use serde_json::json;
@@ -51,6 +52,7 @@ pub fn router(rt: Arc<Runtime>, admin_token: Arc<str>) -> Router {
         .merge(admin)
         .route(HEALTH_PATH, get(health))
         .route(READY_PATH, get(ready))
+        .route(METRICS_PATH, get(metrics))
         .with_state(state)
 }
 
@@ -154,4 +156,13 @@ async fn ready(State(state): State<AdminState>) -> Response {
         )
             .into_response(),
     }
+}
+
+async fn metrics(State(state): State<AdminState>) -> Response {
+    let rt = &state.rt;
+    let pending = rt.store.pending_results().await.map_or(0, |p| p.len());
+    let body = rt
+        .metrics
+        .render(&rt.settings.node_id, rt.running_timers(), pending);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

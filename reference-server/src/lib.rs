@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod config;
 pub mod flows;
 pub mod http;
+pub mod metrics;
 pub mod results;
 pub mod rooms;
 pub mod runtime;

@@ -55,6 +55,8 @@ pub struct Runtime {
     pub catalog: Arc<dyn Catalog>,
     /// Final results on their way out (D23).
     pub persister: Arc<Persister>,
+    /// Counters for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
     rooms: Arc<dyn Rooms>,
     pub(crate) live: LiveRegistry,
     pub(crate) counts: AudienceCounts,
@@ -76,6 +78,7 @@ impl Runtime {
             store,
             catalog,
             persister,
+            metrics: crate::metrics::Metrics::default(),
             rooms,
             live: LiveRegistry::default(),
             counts,
@@ -93,7 +96,11 @@ impl Runtime {
     /// Sends `payload` as `event` to every socket in `room`.
     pub async fn broadcast<T: Serialize>(&self, room: String, event: &'static str, payload: &T) {
         match serde_json::to_value(payload) {
-            Ok(v) => self.rooms.broadcast(room, event, v).await,
+            Ok(v) => {
+                let started = std::time::Instant::now();
+                self.rooms.broadcast(room, event, v).await;
+                self.metrics.broadcast(started.elapsed());
+            }
             Err(e) => tracing::error!(event, error = %e, "payload did not serialize"),
         }
     }

@@ -63,7 +63,9 @@ fn authenticate<A: Adapter>(
     s: SocketRef<A>,
     auth_payload: Option<Value>,
 ) -> Result<(), AuthError> {
-    let identity = auth::identify(secret, auth_payload.as_ref(), &s.req_parts().headers)?;
+    let identity = auth::identify(secret, auth_payload.as_ref(), &s.req_parts().headers)
+        .inspect_err(|_| rt.metrics.refused())?;
+    rt.metrics.connected();
     let session = Arc::new(Session::new(
         identity.user_id,
         s.id.to_string(),
@@ -72,11 +74,12 @@ fn authenticate<A: Adapter>(
     s.extensions.insert(session.clone());
     let (jobs, queue) = mpsc::unbounded_channel();
     for name in event::CLIENT_EVENTS {
-        let (jobs, session) = (jobs.clone(), session.clone());
+        let (jobs, session, rt) = (jobs.clone(), session.clone(), rt.clone());
         s.on(
             name,
             move |s: SocketRef<A>, TryData(data): TryData<Value>| {
                 enqueue(
+                    &rt,
                     &s,
                     &session,
                     &jobs,
@@ -88,9 +91,9 @@ fn authenticate<A: Adapter>(
         );
     }
     {
-        let (jobs, session) = (jobs.clone(), session.clone());
+        let (jobs, session, rt) = (jobs.clone(), session.clone(), rt.clone());
         s.on_fallback(move |s: SocketRef<A>, Event(name): Event| {
-            enqueue(&s, &session, &jobs, "unknown", Job::Unknown(name));
+            enqueue(&rt, &s, &session, &jobs, "unknown", Job::Unknown(name));
             std::future::ready(())
         });
     }
@@ -103,6 +106,7 @@ fn authenticate<A: Adapter>(
 }
 
 fn enqueue<A: Adapter>(
+    rt: &Runtime,
     s: &SocketRef<A>,
     session: &Session,
     jobs: &mpsc::UnboundedSender<Job>,
@@ -114,6 +118,7 @@ fn enqueue<A: Adapter>(
             Job::Event(_, data) => context_ids(data),
             _ => (None, None),
         };
+        rt.metrics.error(ErrorCode::RateLimited);
         send_error(
             s,
             name,
@@ -146,16 +151,21 @@ async fn serve_socket<A: Adapter>(
                     out: &s,
                 };
                 if let Err(e) = dispatch(&rt, &caller, name, &data).await {
+                    rt.metrics.error(e.code);
                     send_error(&s, name, context_ids(&data), &e);
                 }
             }
-            Job::Unknown(name) => send_error(
-                &s,
-                &name,
-                (None, None),
-                &FlowError::new(ErrorCode::InvalidPayload, format!("unknown event {name:?}")),
-            ),
+            Job::Unknown(name) => {
+                rt.metrics.error(ErrorCode::InvalidPayload);
+                send_error(
+                    &s,
+                    &name,
+                    (None, None),
+                    &FlowError::new(ErrorCode::InvalidPayload, format!("unknown event {name:?}")),
+                );
+            }
             Job::Disconnect => {
+                rt.metrics.disconnected();
                 flows::leave::disconnect(&rt, &session).await;
                 break;
             }

@@ -101,6 +101,7 @@ pub(crate) async fn close_run(
     rt.broadcast(room, event::VOTE_FINAL_RESULT, &record.payload())
         .await;
     rt.persister.wake();
+    rt.metrics.question_closed();
     tracing::info!(conference = %run.conference_id, question = %run.question_id, %reason,
         total = record.total_responses, "question closed");
     Ok(Some(record))

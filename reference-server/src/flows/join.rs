@@ -69,6 +69,7 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
         },
     );
 
+    rt.metrics.joined();
     if let Some(p) = presence.filter(|p| p.user_changed && role == Role::Audience) {
         rt.broadcast(
             host_room(cid),

@@ -34,6 +34,7 @@ pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Resul
         );
     };
     if caller.session.role_in(&req.conference_id) != Some(Role::Audience) {
+        rt.metrics.vote_rejected(RejectReason::NotAudience);
         reject(RejectReason::NotAudience);
         return Ok(());
     }
@@ -60,8 +61,12 @@ pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Resul
                 },
             );
             rt.live.vote_counted(&req.conference_id);
+            rt.metrics.vote_accepted();
         }
-        VoteOutcome::Rejected(reason) => reject(reason),
+        VoteOutcome::Rejected(reason) => {
+            rt.metrics.vote_rejected(reason);
+            reject(reason);
+        }
     }
     Ok(())
 }

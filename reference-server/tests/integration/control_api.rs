@@ -195,6 +195,40 @@ async fn sockets_of_an_ended_conference_are_out_of_it(store: Store) {
     env.shutdown().await;
 }
 
+async fn metrics_count_what_happened(store: Store) {
+    let env = Env::start(store).await;
+    let cid = env.active_conference("hana").await;
+    let (hana, _) = env.joined("hana", &cid).await;
+    let (mut alex, _) = env.joined("alex", &cid).await;
+    hana.push(&cid, "q1", Some(60));
+    alex.expect(event::QUESTION_LIVE).await;
+    alex.vote(&cid, "q1", "A");
+    alex.expect(event::VOTE_ACCEPTED).await;
+    alex.vote(&cid, "q1", "B");
+    alex.expect_rejected("duplicate").await;
+    alex.emit(event::VOTE_SUBMIT, json!("garbage"));
+    alex.expect_error("INVALID_PAYLOAD").await;
+    let (code, body) = env.http("GET", "/metrics", None, None).await;
+    assert_eq!(code, 200);
+    let text = body.as_str().unwrap_or_default().to_owned();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    assert_eq!(value("lcr_connections_open{"), 2.0);
+    assert_eq!(value("lcr_joins_total{"), 2.0);
+    assert_eq!(value("lcr_questions_live{"), 1.0);
+    assert!(text.contains("outcome=\"accepted\"} 1\n"), "{text}");
+    assert!(text.contains("reason=\"duplicate\"} 1\n"), "{text}");
+    assert!(text.contains("code=\"INVALID_PAYLOAD\"} 1\n"), "{text}");
+    assert!(value("lcr_broadcast_seconds_count{") >= 1.0);
+    assert!(text.contains("# TYPE lcr_broadcast_seconds histogram"));
+    env.shutdown().await;
+}
+
 async fn probes_answer(store: Store) {
     let env = Env::start(store).await;
     let (code, body) = env.http("GET", "/health", None, None).await;
@@ -219,5 +253,6 @@ crate::both_stores!(
     question_ids_belong_to_one_conference,
     activate_and_end_drive_the_conference,
     sockets_of_an_ended_conference_are_out_of_it,
+    metrics_count_what_happened,
     probes_answer,
 );

@@ -1,0 +1,201 @@
+//! `GET /metrics` (D8): counters and a histogram in the Prometheus text format, on atomics, so
+//! recording costs a few nanoseconds on the hot paths (a vote, a broadcast).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use lcr_protocol::{ErrorCode, RejectReason};
+
+/// Upper bounds (seconds) of the broadcast duration histogram.
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// The server's counters.
+#[derive(Default)]
+pub struct Metrics {
+    connections_open: AtomicI64,
+    connections_total: AtomicU64,
+    connections_refused: AtomicU64,
+    joins_total: AtomicU64,
+    votes_accepted: AtomicU64,
+    votes_rejected: [AtomicU64; 4],
+    errors: [AtomicU64; 12],
+    broadcasts_total: AtomicU64,
+    broadcast_buckets: [AtomicU64; BUCKETS.len()],
+    broadcast_micros_sum: AtomicU64,
+    questions_closed: AtomicU64,
+}
+
+fn reject_index(r: RejectReason) -> usize {
+    RejectReason::ALL.iter().position(|x| *x == r).unwrap_or(0)
+}
+
+fn error_index(c: ErrorCode) -> usize {
+    ErrorCode::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+impl Metrics {
+    /// A socket passed authentication.
+    pub fn connected(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.connections_total.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A socket went away.
+    pub fn disconnected(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+    /// A handshake was refused (D2).
+    pub fn refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A socket joined a conference.
+    pub fn joined(&self) {
+        self.joins_total.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A vote was counted.
+    pub fn vote_accepted(&self) {
+        self.votes_accepted.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A vote was refused.
+    pub fn vote_rejected(&self, r: RejectReason) {
+        self.votes_rejected[reject_index(r)].fetch_add(1, Ordering::Relaxed);
+    }
+    /// An `error` event was sent.
+    pub fn error(&self, c: ErrorCode) {
+        self.errors[error_index(c)].fetch_add(1, Ordering::Relaxed);
+    }
+    /// A question closed.
+    pub fn question_closed(&self) {
+        self.questions_closed.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A room broadcast took `took` to hand to the adapter.
+    pub fn broadcast(&self, took: Duration) {
+        self.broadcasts_total.fetch_add(1, Ordering::Relaxed);
+        self.broadcast_micros_sum
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.broadcast_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The Prometheus text exposition, with the gauges the caller reads at scrape time.
+    ///
+    /// ```
+    /// let m = reference_server::metrics::Metrics::default();
+    /// m.connected();
+    /// m.vote_rejected(lcr_protocol::RejectReason::Duplicate);
+    /// let text = m.render("node-1", 2, 0);
+    /// assert!(text.contains("lcr_connections_open{node=\"node-1\"} 1"));
+    /// assert!(text.contains("lcr_votes_total{node=\"node-1\",outcome=\"rejected\",reason=\"duplicate\"} 1"));
+    /// assert!(text.contains("lcr_questions_live{node=\"node-1\"} 2"));
+    /// ```
+    pub fn render(&self, node: &str, questions_live: usize, results_pending: usize) -> String {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, value) in lines {
+                out.push_str(&format!("{name}{{node=\"{node}\"{labels}}} {value}\n"));
+            }
+        };
+        metric(
+            "lcr_connections_open",
+            "gauge",
+            "Sockets connected now.",
+            vec![(
+                String::new(),
+                self.connections_open.load(Ordering::Relaxed).to_string(),
+            )],
+        );
+        metric(
+            "lcr_connections_total",
+            "counter",
+            "Sockets that passed authentication.",
+            vec![(String::new(), get(&self.connections_total).to_string())],
+        );
+        metric(
+            "lcr_connections_refused_total",
+            "counter",
+            "Handshakes refused (D2).",
+            vec![(String::new(), get(&self.connections_refused).to_string())],
+        );
+        metric(
+            "lcr_joins_total",
+            "counter",
+            "conference:join accepted.",
+            vec![(String::new(), get(&self.joins_total).to_string())],
+        );
+        let mut votes = vec![(
+            ",outcome=\"accepted\"".to_owned(),
+            get(&self.votes_accepted).to_string(),
+        )];
+        for (i, r) in RejectReason::ALL.iter().enumerate() {
+            votes.push((
+                format!(",outcome=\"rejected\",reason=\"{r}\""),
+                get(&self.votes_rejected[i]).to_string(),
+            ));
+        }
+        metric(
+            "lcr_votes_total",
+            "counter",
+            "Votes by outcome and reject reason.",
+            votes,
+        );
+        let errors = ErrorCode::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!(",code=\"{c}\""), get(&self.errors[i]).to_string()))
+            .collect();
+        metric(
+            "lcr_errors_total",
+            "counter",
+            "error events sent, by code.",
+            errors,
+        );
+        metric(
+            "lcr_questions_live",
+            "gauge",
+            "Live questions timed by this node.",
+            vec![(String::new(), questions_live.to_string())],
+        );
+        metric(
+            "lcr_questions_closed_total",
+            "counter",
+            "Questions closed with a final result.",
+            vec![(String::new(), get(&self.questions_closed).to_string())],
+        );
+        metric(
+            "lcr_results_pending",
+            "gauge",
+            "Final results not yet confirmed written (D23).",
+            vec![(String::new(), results_pending.to_string())],
+        );
+        let mut cumulative = 0;
+        let mut hist: Vec<(String, String)> = BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                cumulative += get(&self.broadcast_buckets[i]);
+                (format!(",le=\"{b}\""), cumulative.to_string())
+            })
+            .collect();
+        hist.push((
+            ",le=\"+Inf\"".into(),
+            get(&self.broadcasts_total).to_string(),
+        ));
+        out.push_str("# HELP lcr_broadcast_seconds Time to hand a room broadcast to the adapter.\n# TYPE lcr_broadcast_seconds histogram\n");
+        for (labels, value) in hist {
+            out.push_str(&format!(
+                "lcr_broadcast_seconds_bucket{{node=\"{node}\"{labels}}} {value}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "lcr_broadcast_seconds_sum{{node=\"{node}\"}} {}\nlcr_broadcast_seconds_count{{node=\"{node}\"}} {}\n",
+            get(&self.broadcast_micros_sum) as f64 / 1e6,
+            get(&self.broadcasts_total)
+        ));
+        out
+    }
+}
