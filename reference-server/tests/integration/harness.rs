@@ -38,8 +38,21 @@ pub struct RedisProcess {
 
 impl RedisProcess {
     pub fn start() -> RedisProcess {
+        Self::start_on(None)
+    }
+
+    /// Stops this server and starts a fresh, empty one on the same port (a Redis restart).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let fresh = Self::start_on(Some(self.port));
+        let old = std::mem::replace(self, fresh);
+        std::mem::forget(old);
+    }
+
+    fn start_on(fixed: Option<u16>) -> RedisProcess {
         for _ in 0..5 {
-            let port = free_port();
+            let port = fixed.unwrap_or_else(free_port);
             let child = Command::new("redis-server")
                 .args([
                     "--port",

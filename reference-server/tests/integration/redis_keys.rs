@@ -267,3 +267,33 @@ async fn a_timer_key_lost_early_still_closes_the_question_with_its_votes() {
     assert_eq!(fin["totalVotes"], 1);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_recovers_when_redis_restarts() {
+    let mut env = Env::start(Store::Redis).await;
+    let cid = env.active_conference("hana").await;
+    let (_hana, _) = env.joined("hana", &cid).await;
+    env.redis.as_mut().unwrap().restart();
+    // A restarted Redis is empty: the conference comes back from the catalog, the scripts are
+    // loaded again, and the connection pool reconnects by itself.
+    let mut ready = 0;
+    for _ in 0..100 {
+        ready = env.http("GET", "/ready", None, None).await.0;
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 200, "/ready after the restart");
+    let (mut alex, joined) = env.joined("alex", &cid).await;
+    assert_eq!(
+        joined["conferenceStatus"], "ACTIVE",
+        "the status comes back from the catalog: {joined}"
+    );
+    let (hana2, _) = env.joined("hana", &cid).await;
+    hana2.push(&cid, "q1", Some(30));
+    alex.expect(event::QUESTION_LIVE).await;
+    alex.vote(&cid, "q1", "A");
+    alex.expect(event::VOTE_ACCEPTED).await;
+    env.shutdown().await;
+}
