@@ -238,7 +238,7 @@ pub async fn run(
     ticker.abort();
     rec.close_interval(lcr_protocol::now_millis() / 1000);
     let _ = metrics.map_err(|e| anyhow::anyhow!("goose: {e:?}"))?;
-    if plan.hosts() && rec.snapshot().host_questions.is_none() && !rec.has_problems() {
+    if plan.hosts() && !rec.host_reported() && !rec.has_problems() {
         rec.problem("the host never ran (goose started no host user)".into());
     }
     Ok(rec)

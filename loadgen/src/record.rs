@@ -124,6 +124,23 @@ struct Inner {
     host_questions: Option<u64>,
 }
 
+impl Inner {
+    /// Records one sample of `metric` in the run's and the current second's histograms.
+    fn record(&mut self, metric: &str, micros: u64) {
+        let v = micros.clamp(1, 3_600_000_000);
+        for map in [&mut self.total, &mut self.interval] {
+            if let Some(h) = map.get_mut(metric) {
+                let _ = h.record(v);
+            } else {
+                let _ = map
+                    .entry(metric.to_owned())
+                    .or_insert_with(new_hist)
+                    .record(v);
+            }
+        }
+    }
+}
+
 /// The measurements of a shard; cheap to share.
 #[derive(Default)]
 pub struct Recorder {
@@ -245,19 +262,7 @@ impl Recorder {
 
     /// Records a duration of `metric`.
     pub fn time(&self, metric: &str, micros: u64) {
-        let v = micros.clamp(1, 3_600_000_000);
-        self.with(|i| {
-            let _ = i
-                .total
-                .entry(metric.to_owned())
-                .or_insert_with(new_hist)
-                .record(v);
-            let _ = i
-                .interval
-                .entry(metric.to_owned())
-                .or_insert_with(new_hist)
-                .record(v);
-        });
+        self.with(|i| i.record(metric, micros));
     }
 
     /// A message arrived (`vote` true for a vote answer).
@@ -305,18 +310,9 @@ impl Recorder {
     /// One recipient got broadcast (`event`, `question`, server time `sent`) at `at`: the
     /// delivery, its fan-out delay and the broadcast's spread, under one lock.
     pub fn fanout(&self, metric: &str, event: &'static str, question: &str, sent: i64, at: i64) {
-        let micros = (((at - sent).max(0) as u64) * 1000).clamp(1, 3_600_000_000);
+        let micros = ((at - sent).max(0) as u64) * 1000;
         self.with(|i| {
-            for map in [&mut i.total, &mut i.interval] {
-                if let Some(h) = map.get_mut(metric) {
-                    let _ = h.record(micros);
-                } else {
-                    let _ = map
-                        .entry(metric.to_owned())
-                        .or_insert_with(new_hist)
-                        .record(micros);
-                }
-            }
+            i.record(metric, micros);
             i.seconds.entry(at / 1000).or_default().deliveries += 1;
             let key = (event, question.to_owned(), sent);
             match i.broadcasts.get_mut(&key) {
@@ -365,6 +361,11 @@ impl Recorder {
         self.with(|i| i.problems.push(text));
     }
 
+    /// Whether the host of this shard has reported its outcome.
+    pub fn host_reported(&self) -> bool {
+        self.with(|i| i.host_questions.is_some())
+    }
+
     /// Whether a problem was recorded.
     pub fn has_problems(&self) -> bool {
         self.with(|i| !i.problems.is_empty())
@@ -397,6 +398,7 @@ impl Recorder {
 
     /// The serializable snapshot.
     pub fn snapshot(&self) -> Snapshot {
+        let (generator_rss_kib, generator_cpu_secs) = process_usage("self");
         self.with(|i| Snapshot {
             voters: i.voters,
             histograms: i
@@ -432,8 +434,8 @@ impl Recorder {
                 .map(|((e, q, t), s)| (format!("{e} {q} {t}"), s.clone()))
                 .collect(),
             questions: i.questions.clone(),
-            generator_rss_kib: process_usage("self").0,
-            generator_cpu_secs: process_usage("self").1,
+            generator_rss_kib,
+            generator_cpu_secs,
         })
     }
 }
