@@ -285,6 +285,33 @@ impl Actor {
         }
     }
 
+    /// Like [`Actor::take`], but only among messages that arrived after the last one a step
+    /// consumed: "does not receive X" after an observed event (a close) is about what follows
+    /// it, not about an X that legitimately came before it.
+    pub async fn take_after_seen(&self, event: &str, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.inbox.arrived.notified();
+            {
+                let mut messages = self.inbox.lock_messages();
+                let start = messages
+                    .iter()
+                    .rposition(|m| m.consumed)
+                    .map_or(0, |i| i + 1);
+                if let Some(m) = messages[start..]
+                    .iter_mut()
+                    .find(|m| !m.consumed && m.name == event)
+                {
+                    m.consumed = true;
+                    return Some(m.data.clone());
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
     /// Marks every message received so far as seen.
     pub fn consume_all(&self) {
         for m in self.inbox.lock_messages().iter_mut() {

@@ -9,10 +9,12 @@
 //! - [`checks`]: the strict checks applied to every received message.
 //! - [`steps`]: the step definitions.
 //! - [`report`]: the HTML and JSON reports made from cucumber's JSON output.
-//! - [`target`]: the server under test.
+//! - [`target`]: the server under test (one or several nodes).
+//! - [`environment`]: killing and restarting nodes, taking MongoDB away (`@cluster`, `@mongo`).
 
 pub mod actor;
 pub mod checks;
+pub mod environment;
 pub mod report;
 pub mod steps;
 pub mod target;

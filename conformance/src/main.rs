@@ -10,6 +10,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use conformance::environment::{Controls, MongoControl, NodeControl};
 use conformance::report::{Report, html};
 use conformance::{LiveWorld, Target};
 use cucumber::writer::Stats as _;
@@ -18,10 +19,35 @@ use cucumber::{World as _, WriterExt as _, cli, writer};
 /// Options of the suite itself (cucumber's own options come alongside).
 #[derive(clap::Args, Debug, Clone)]
 struct Suite {
-    /// `http://host:port` of the server under test; without it the reference server runs in
-    /// process on a free port.
-    #[arg(long, env = "CONFORMANCE_TARGET")]
-    target: Option<String>,
+    /// `http://host:port` of the server under test; repeat (or comma-separate) for the nodes of
+    /// one server (D25): node 1 serves the host and the Control API, the audience is spread
+    /// over the others and `@cluster` scenarios run. Without it the reference server runs in
+    /// process on a free port (or as `--nodes` processes).
+    #[arg(long = "target", env = "CONFORMANCE_TARGET", value_delimiter = ',')]
+    targets: Vec<String>,
+    /// Start this many reference-server nodes on `--redis-url` (and `--mongo-url`) as child
+    /// processes and test them as one server; `@cluster` failover scenarios kill and restart
+    /// node 1. The binary is `$LCR_SERVER_BIN` or the `reference-server` next to this one.
+    #[arg(long, conflicts_with = "targets", requires = "redis_url")]
+    nodes: Option<usize>,
+    /// The server's MongoDB: enables the `@mongo` scenarios (and is given to in-process or
+    /// `--nodes` servers).
+    #[arg(long, env = "MONGO_URL")]
+    mongo_url: Option<String>,
+    /// Shell command killing node `{node}` (1-based) of an external target, e.g.
+    /// `docker compose kill server-{node}`; enables the failover scenarios with --node-up-cmd.
+    #[arg(long, requires = "node_up_cmd")]
+    node_down_cmd: Option<String>,
+    /// Shell command starting node `{node}` again and returning once it is ready.
+    #[arg(long, requires = "node_down_cmd")]
+    node_up_cmd: Option<String>,
+    /// Shell command making the server's MongoDB unreachable (e.g. `docker compose pause
+    /// mongo`); enables the MongoDB outage scenario with --mongo-up-cmd.
+    #[arg(long, requires = "mongo_up_cmd")]
+    mongo_down_cmd: Option<String>,
+    /// Shell command bringing MongoDB back (e.g. `docker compose unpause mongo`).
+    #[arg(long, requires = "mongo_down_cmd")]
+    mongo_up_cmd: Option<String>,
     /// HS256 secret the target verifies client tokens with (D2).
     #[arg(long, env = "JWT_SECRET")]
     jwt_secret: Option<String>,
@@ -46,32 +72,101 @@ struct Suite {
     wait_secs: u64,
 }
 
+/// Which tagged scenarios this run can execute.
+#[derive(Debug, Clone, Copy)]
+struct Enabled {
+    redis: bool,
+    cluster: bool,
+    failover: bool,
+    mongo: bool,
+    mongo_outage: bool,
+}
+
+impl Enabled {
+    fn allows(&self, tag: &str) -> bool {
+        match tag {
+            "redis" => self.redis,
+            "cluster" => self.cluster,
+            "failover" => self.failover,
+            "mongo" => self.mongo,
+            "mongo-outage" => self.mongo_outage,
+            _ => true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let tag = |on: bool, name: &str, why: &str| {
+            if on {
+                format!("@{name} on")
+            } else {
+                format!("@{name} off ({why})")
+            }
+        };
+        [
+            tag(self.redis, "redis", "no --redis-url"),
+            tag(self.cluster, "cluster", "one node"),
+            tag(
+                self.failover,
+                "failover",
+                "one node, or no --nodes / --node-down-cmd",
+            ),
+            tag(self.mongo, "mongo", "no --mongo-url"),
+            tag(self.mongo_outage, "mongo-outage", "no --mongo-down-cmd"),
+        ]
+        .join(", ")
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let opts = cli::Opts::<_, _, _, Suite>::parsed();
     let suite = opts.custom.clone();
 
-    let embedded = match &suite.target {
-        Some(_) => None,
-        None => {
-            let config =
-                reference_server::ServerConfig::embedded("conformance-secret", "conformance-admin")
-                    .on_redis(suite.redis_url.as_deref());
+    const SECRET: &str = "conformance-secret";
+    const ADMIN: &str = "conformance-admin";
+    let embedded = match (&suite.targets[..], suite.nodes) {
+        ([], None) => {
+            let config = reference_server::ServerConfig::embedded(SECRET, ADMIN)
+                .on_redis(suite.redis_url.as_deref())
+                .on_mongo(suite.mongo_url.as_deref());
             Some(
                 reference_server::start(config)
                     .await
                     .context("starting the in-process reference server")?,
             )
         }
+        _ => None,
     };
-    let (url, secret, admin) = match (&embedded, &suite.target) {
-        (Some(server), _) => (
-            server.url(),
-            "conformance-secret".to_owned(),
-            "conformance-admin".to_owned(),
-        ),
-        (None, Some(url)) => (
-            url.clone(),
+    let mut owned_nodes = Vec::new();
+    if let Some(n) = suite.nodes {
+        let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
+        let mut env = vec![
+            ("JWT_SECRET", SECRET.to_owned()),
+            ("ADMIN_TOKEN", ADMIN.to_owned()),
+        ];
+        env.push(("REDIS_URL", suite.redis_url.clone().unwrap_or_default()));
+        if let Some(m) = &suite.mongo_url {
+            env.push(("MONGO_URL", m.clone()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for i in 1..=n.max(1) {
+            owned_nodes.push(
+                lcr_testkit::NodeProcess::start(&bin, &format!("node-{i}"), &env)
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
+    }
+    let (nodes, secret, admin): (Vec<String>, String, String) = if let Some(server) = &embedded {
+        (vec![server.url()], SECRET.to_owned(), ADMIN.to_owned())
+    } else if !owned_nodes.is_empty() {
+        (
+            owned_nodes.iter().map(|n| n.url()).collect(),
+            SECRET.to_owned(),
+            ADMIN.to_owned(),
+        )
+    } else {
+        (
+            suite.targets.clone(),
             suite
                 .jwt_secret
                 .clone()
@@ -80,25 +175,58 @@ async fn main() -> anyhow::Result<()> {
                 .admin_token
                 .clone()
                 .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
-        ),
-        (None, None) => unreachable!("either embedded or a target"),
+        )
     };
+    let url = nodes[0].clone();
     let mut target = Target::new(url.clone(), secret, admin, suite.redis_url.clone()).await?;
     target.wait = std::time::Duration::from_secs(suite.wait_secs);
+    target.nodes = nodes
+        .iter()
+        .map(|n| n.trim_end_matches('/').to_owned())
+        .collect();
+    target.controls = Controls {
+        nodes: match (&suite.node_down_cmd, &suite.node_up_cmd) {
+            (Some(down), Some(up)) => NodeControl::Commands {
+                down: down.clone(),
+                up: up.clone(),
+            },
+            _ if !owned_nodes.is_empty() => NodeControl::Owned(std::sync::Mutex::new(owned_nodes)),
+            _ => NodeControl::None,
+        },
+        mongo: match (&suite.mongo_down_cmd, &suite.mongo_up_cmd) {
+            (Some(down), Some(up)) => Some(MongoControl {
+                down: down.clone(),
+                up: up.clone(),
+            }),
+            _ => None,
+        },
+    };
+    if let Some(m) = &suite.mongo_url {
+        let calls = std::sync::Arc::new(reference_server::metrics::Histogram::default());
+        target.mongo = Some(
+            reference_server::mongo::MongoDb::connect(m, "livepoll", calls)
+                .await
+                .context("connecting to --mongo-url")?,
+        );
+    }
     let redis = target.redis.is_some();
+    let enabled = Enabled {
+        redis,
+        cluster: target.nodes.len() > 1,
+        failover: target.nodes.len() > 1 && target.controls.can_kill_nodes(),
+        mongo: target.mongo.is_some(),
+        mongo_outage: target.mongo.is_some() && target.controls.mongo.is_some(),
+    };
+    let node_count = target.nodes.len();
     Target::install(target)?;
     eprintln!(
-        "conformance: target {url}{}{}",
+        "conformance: target {url}{}, {node_count} node(s); {}",
         if embedded.is_some() {
             " (in-process reference server)"
         } else {
             ""
         },
-        if redis {
-            ", @redis enabled"
-        } else {
-            ", @redis scenarios filtered out (no --redis-url)"
-        }
+        enabled.describe()
     );
 
     std::fs::create_dir_all(&suite.report_dir)
@@ -128,6 +256,18 @@ async fn main() -> anyhow::Result<()> {
                     for a in w.actors.values() {
                         a.disconnect().await;
                     }
+                    // Leave the environment as the scenario found it.
+                    for n in std::mem::take(&mut w.killed_nodes) {
+                        if let Err(e) = w.target.controls.node_up(n).await {
+                            panic!("node {n} did not come back: {e}");
+                        }
+                    }
+                    if w.mongo_down {
+                        w.mongo_down = false;
+                        if let Err(e) = w.target.controls.mongo_up().await {
+                            panic!("MongoDB did not come back: {e}");
+                        }
+                    }
                     if let Err(e) = verdict {
                         panic!("{e}");
                     }
@@ -136,7 +276,11 @@ async fn main() -> anyhow::Result<()> {
         })
         .with_cli(opts)
         .filter_run(&suite.features, move |feature, _, sc| {
-            redis || !feature.tags.iter().chain(&sc.tags).any(|t| t == "redis")
+            feature
+                .tags
+                .iter()
+                .chain(&sc.tags)
+                .all(|t| enabled.allows(t))
         })
         .await;
     let failed = writer.execution_has_failed();

@@ -8,8 +8,14 @@ use serde_json::Value;
 
 /// Everything the steps need to reach the server under test.
 pub struct Target {
-    /// `http://host:port` of Socket.IO and the Control API.
+    /// `http://host:port` of Socket.IO and the Control API (node 1).
     pub url: String,
+    /// Every node's URL, node 1 first (one entry for a single server).
+    pub nodes: Vec<String>,
+    /// Killing and restarting nodes, taking MongoDB away.
+    pub controls: crate::environment::Controls,
+    /// The server's MongoDB, for `@mongo` scenarios.
+    pub mongo: Option<reference_server::mongo::MongoDb>,
     /// HS256 secret the server verifies tokens with (D2).
     pub jwt_secret: String,
     /// Bearer token of the Control API (D8).
@@ -27,7 +33,9 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
             .field("url", &self.url)
+            .field("nodes", &self.nodes)
             .field("redis", &self.redis.is_some())
+            .field("mongo", &self.mongo.is_some())
             .finish()
     }
 }
@@ -72,8 +80,15 @@ impl Target {
             }
             None => None,
         };
+        let url = url.trim_end_matches('/').to_owned();
         Ok(Target {
-            url: url.trim_end_matches('/').to_owned(),
+            nodes: vec![url.clone()],
+            controls: crate::environment::Controls {
+                nodes: crate::environment::NodeControl::None,
+                mongo: None,
+            },
+            mongo: None,
+            url,
             jwt_secret,
             admin_token,
             redis,

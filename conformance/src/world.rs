@@ -42,6 +42,13 @@ pub struct LiveWorld {
     pub last_http: Option<(u16, Value)>,
     /// Outcomes counted by the concurrency steps: (accepted, rejected by reason, per option).
     pub tally: Tally,
+    /// The node (0-based) each actor connects to: named by a step, else the host on node 1
+    /// and the audience spread over the other nodes.
+    pub placement: BTreeMap<String, usize>,
+    /// Nodes (1-based) this scenario killed; the After hook brings them back.
+    pub killed_nodes: Vec<usize>,
+    /// This scenario took MongoDB away; the After hook brings it back.
+    pub mongo_down: bool,
 }
 
 /// Counts kept by the concurrency steps.
@@ -66,7 +73,28 @@ impl LiveWorld {
             actors: BTreeMap::new(),
             last_http: None,
             tally: Tally::default(),
+            placement: BTreeMap::new(),
+            killed_nodes: Vec::new(),
+            mongo_down: false,
         }
+    }
+
+    /// The node (0-based) actor `name` connects to. With one node, always it. Otherwise the
+    /// host goes to node 1 and audience actors round-robin over nodes 2…N, so every scenario
+    /// crosses nodes (D25).
+    pub fn node_of(&mut self, name: &str) -> usize {
+        if let Some(n) = self.placement.get(name) {
+            return *n;
+        }
+        let nodes = self.target.nodes.len();
+        let n = if nodes < 2 || self.host.as_deref() == Some(name) {
+            0
+        } else {
+            let audience = self.placement.values().filter(|n| **n > 0).count();
+            1 + audience % (nodes - 1)
+        };
+        self.placement.insert(name.to_owned(), n);
+        n
     }
 
     /// The scenario's conference id.
@@ -185,8 +213,10 @@ impl LiveWorld {
         credentials: Credentials,
         transport: TransportType,
     ) {
+        let node = self.node_of(name);
+        let url = self.target.nodes[node].clone();
         let actor = Actor::connect(
-            &self.target.url,
+            &url,
             name,
             &self.user(name),
             credentials,

@@ -1,5 +1,7 @@
 //! Runs the whole feature suite against the reference server on both stores (in-memory, and
-//! Redis with `@redis` enabled), in parallel, and checks the verdicts and the reports.
+//! Redis with `@redis` enabled), then as clusters of two and of three nodes on Redis and
+//! MongoDB (`@cluster`, `@failover`, `@mongo`, `@mongo-outage` enabled too), and checks the
+//! verdicts and the reports.
 //! `harness = false`: this is a plain program that exits non-zero on failure.
 
 use std::net::TcpListener;
@@ -62,6 +64,7 @@ fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
         .args(extra)
         .env_remove("CONFORMANCE_TARGET")
         .env_remove("REDIS_URL")
+        .env_remove("MONGO_URL")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -127,10 +130,48 @@ fn main() {
             format!("redis://127.0.0.1:{}", redis.1),
         ],
     );
-    let results = [
+    let mut results = vec![
         verdict("memory store", memory, &memory_dir, 120),
         verdict("redis store, @redis enabled", on_redis, &redis_dir, 130),
     ];
+    drop(redis);
+    // Clusters: nodes are reference-server processes (the binary next to this test's).
+    let clusters: Vec<(usize, Redis, lcr_testkit::MongoProcess)> = [2, 3]
+        .into_iter()
+        .map(|n| (n, Redis::start(), lcr_testkit::MongoProcess::start()))
+        .collect();
+    let runs: Vec<_> = clusters
+        .iter()
+        .map(|(n, redis, mongo)| {
+            let pid = mongo.pid().expect("mongo runs");
+            let (child, dir) = run(
+                &format!("cluster-{n}"),
+                &[
+                    "--nodes".into(),
+                    n.to_string(),
+                    "--redis-url".into(),
+                    format!("redis://127.0.0.1:{}", redis.1),
+                    "--mongo-url".into(),
+                    mongo.url(),
+                    // SIGSTOP: MongoDB stops answering (connections hang) until SIGCONT.
+                    "--mongo-down-cmd".into(),
+                    format!("kill -STOP {pid}"),
+                    "--mongo-up-cmd".into(),
+                    format!("kill -CONT {pid}"),
+                ],
+            );
+            (*n, child, dir)
+        })
+        .collect();
+    for (n, child, dir) in runs {
+        results.push(verdict(
+            &format!("{n} nodes on redis and mongodb, every tag enabled"),
+            child,
+            &dir,
+            145,
+        ));
+    }
+    drop(clusters);
     let mut failed = 0;
     for r in &results {
         match r {
@@ -142,7 +183,7 @@ fn main() {
         }
     }
     println!(
-        "conformance suite on both stores in {:.0} s",
+        "conformance suite on both stores and two clusters in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     println!("{} passed, {failed} failed", results.len() - failed);

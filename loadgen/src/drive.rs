@@ -83,12 +83,23 @@ struct PerQuestion {
     closed_at: Option<i64>,
     closed: bool,
     fin: bool,
+    /// The connection died during this question (`--reconnect`): timer updates of the gap
+    /// are not expected.
+    reconnected: bool,
+    /// The vote was sent again after a reconnection.
+    resent: bool,
 }
 
-async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
+/// Connects voter `i` to `target` and joins the conference; `None` when it cannot.
+async fn connect_and_join(
+    plan: &Plan,
+    i: usize,
+    target: &str,
+    sink: &Sink,
+    end: Instant,
+) -> Option<(lcr_client::Client, lcr_client::Events)> {
     let user = plan.voter_user(i);
-    let mut cfg =
-        ClientConfig::new(plan.target_for(i)).auth(json!({ "token": token(&plan, &user) }));
+    let mut cfg = ClientConfig::new(target.to_owned()).auth(json!({ "token": token(plan, &user) }));
     if !plan.local_ips.is_empty() {
         cfg = cfg.local_ip(plan.local_ips[i % plan.local_ips.len()]);
     }
@@ -111,7 +122,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                     tracing::warn!(voter = i, error = %e, "connect failed");
                     sink.rec.connect_failed();
                     sink.time(metric::CONNECT, t.elapsed().as_micros() as u64, false);
-                    return;
+                    return None;
                 }
                 tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             }
@@ -156,8 +167,19 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     if !joined {
         sink.rec.connected(now_millis(), -1);
         client.close();
-        return;
+        return None;
     }
+    Some((client, events))
+}
+
+async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
+    let cid = plan.conference_id();
+    let Some((mut client, mut events)) =
+        connect_and_join(&plan, i, plan.target_for(i), &sink, end).await
+    else {
+        return;
+    };
+    let mut lost = 0;
 
     let mut questions: BTreeMap<usize, PerQuestion> = BTreeMap::new();
     let (vote_tx, mut vote_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
@@ -186,6 +208,32 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         };
         let r = match next {
             Ok(Some(r)) => r,
+            Ok(None) if plan.reconnect && Instant::now() < end => {
+                // The node died: come back on the next target, and send again every vote that
+                // got no answer (the server says `duplicate` if it had counted it).
+                lost += 1;
+                sink.rec.connected(now_millis(), -1);
+                let Some((c, e)) =
+                    connect_and_join(&plan, i, plan.target_after(i, lost), &sink, end).await
+                else {
+                    sink.rec.disconnect();
+                    break;
+                };
+                (client, events) = (c, e);
+                sink.rec.reconnected();
+                for (k, q) in questions.iter_mut() {
+                    q.reconnected = true;
+                    if q.answers < q.sent && q.accepted == 0 && !q.closed {
+                        q.sent = q.answers + 1;
+                        q.resent = true;
+                        let payload = json!({"conferenceId": cid, "questionId": plan.question_id(*k), "selectedOption": q.option});
+                        let _ = client.emit(event::VOTE_SUBMIT, &payload);
+                    } else {
+                        q.sent = q.sent.min(q.answers.max(q.accepted));
+                    }
+                }
+                continue;
+            }
             Ok(None) => {
                 sink.rec.disconnect();
                 break;
@@ -224,8 +272,10 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             t.got_closed += u64::from(q.closed);
             t.got_final += u64::from(q.fin);
             t.timer_updates += q.timers;
-            t.timer_expected += expected;
-            t.timer_missed += expected.saturating_sub(q.timers);
+            if !q.reconnected {
+                t.timer_expected += expected;
+                t.timer_missed += expected.saturating_sub(q.timers);
+            }
         });
     }
     sink.rec.connected(now_millis(), -1);
@@ -285,6 +335,8 @@ fn on_event(
                         closed_at: None,
                         closed: false,
                         fin: false,
+                        reconnected: false,
+                        resent: false,
                     },
                 );
                 // The scheduled instant on this machine's monotonic clock, anchored at the
@@ -372,6 +424,14 @@ fn on_event(
                     sink.rec.question(qid, |t| {
                         *t.accepted_by_option.entry(option).or_default() += 1
                     });
+                } else if q.resent && q.accepted == 0 && r.data["reason"] == "duplicate" {
+                    // Counted before the connection died: its vote:accepted was lost with it.
+                    q.accepted += 1;
+                    let option = q.option.to_owned();
+                    sink.rec.question(qid, |t| {
+                        *t.accepted_by_option.entry(option).or_default() += 1;
+                        t.accepted_before_reconnect += 1;
+                    });
                 } else {
                     let reason = r.data["reason"].as_str().unwrap_or("?").to_owned();
                     sink.rec.question(qid, |t| {
@@ -406,15 +466,23 @@ pub enum HostError {
 /// for each final result. Returns the final results it received.
 pub async fn run_host(plan: Arc<Plan>, sink: Sink, end: Instant) -> Result<Vec<Value>, HostError> {
     let user = plan.host_user();
-    let cfg =
-        ClientConfig::new(plan.targets[0].clone()).auth(json!({ "token": token(&plan, &user) }));
-    let (client, mut events) = connect(&cfg)
-        .await
-        .map_err(|e| HostError::Socket(e.to_string()))?;
     let cid = plan.conference_id();
-    client
-        .emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
-        .map_err(|e| HostError::Socket(e.to_string()))?;
+    let host_at = |target: &str| {
+        let cfg =
+            ClientConfig::new(target.to_owned()).auth(json!({ "token": token(&plan, &user) }));
+        let cid = cid.clone();
+        async move {
+            let (client, events) = connect(&cfg)
+                .await
+                .map_err(|e| HostError::Socket(e.to_string()))?;
+            client
+                .emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+                .map_err(|e| HostError::Socket(e.to_string()))?;
+            Ok::<_, HostError>((client, events))
+        }
+    };
+    let (mut client, mut events) = host_at(&plan.targets[0]).await?;
+    let mut lost = 0;
     let want = plan.voters as u64;
     let mut have = 0;
     // Wait for every voter: the count comes with conference:joined and audience:count.
@@ -460,6 +528,16 @@ pub async fn run_host(plan: Arc<Plan>, sink: Sink, end: Instant) -> Result<Vec<V
                     tracing::warn!(error = %r.data, "host got an error");
                 }
                 Ok(Some(_)) => {}
+                Ok(None) if plan.reconnect && plan.targets.len() > 1 => {
+                    // The host's node died: the question goes on (another node closes it, D16);
+                    // wait for its final result from the next node.
+                    lost += 1;
+                    tracing::warn!(
+                        lost,
+                        "host connection lost; reconnecting to the next target"
+                    );
+                    (client, events) = host_at(&plan.targets[lost % plan.targets.len()]).await?;
+                }
                 Ok(None) => return Err(HostError::Socket("host connection closed".into())),
                 Err(_) if Instant::now() >= end => return Ok(finals),
                 Err(_) => {

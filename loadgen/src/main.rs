@@ -80,6 +80,11 @@ struct Cli {
     /// With the in-process server: put it on this Redis.
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    /// Voters (and the host) whose connection drops connect to the next target, join again and
+    /// send their unanswered vote again: for runs that kill a server node mid-question. A vote
+    /// the server answers `duplicate` after that was counted before the node died.
+    #[arg(long)]
+    reconnect: bool,
     /// Goose's options.
     #[command(flatten)]
     goose: goose::config::GooseConfiguration,
@@ -244,6 +249,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         shard: cli.shard.unwrap_or((0, 1)),
         batch_size: cli.batch_size as usize,
         local_ips: local_ips(&cli.local_ips, &targets),
+        reconnect: cli.reconnect,
         deadline,
         setup: !cli.no_setup,
     };

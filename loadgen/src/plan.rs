@@ -35,6 +35,9 @@ pub struct Plan {
     pub deadline: Duration,
     /// Whether this shard creates the conference (false when a parent did it).
     pub setup: bool,
+    /// A voter (or the host) whose connection drops connects to the next target, joins again
+    /// and sends its unanswered vote again (`--reconnect`, for runs that kill a node).
+    pub reconnect: bool,
 }
 
 impl Plan {
@@ -69,6 +72,10 @@ impl Plan {
     /// The target voter `i` connects to.
     pub fn target_for(&self, i: usize) -> &str {
         &self.targets[i % self.targets.len()]
+    }
+    /// The target of voter `i` after it lost its connection `lost` times: the next ones in turn.
+    pub fn target_after(&self, i: usize, lost: usize) -> &str {
+        &self.targets[(i + lost) % self.targets.len()]
     }
     /// When voter `i` votes on question `k`, in ms after `startedAt`, and which option.
     pub fn vote_of(&self, i: usize, k: usize) -> (u64, &'static str) {

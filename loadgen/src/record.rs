@@ -69,6 +69,10 @@ pub struct QuestionTally {
     pub votes_sent: u64,
     /// Votes never answered.
     pub votes_unanswered: u64,
+    /// Votes sent again after a reconnection that the server answered `duplicate` with no
+    /// earlier `vote:accepted` received: counted before the connection died (`--reconnect`).
+    #[serde(default)]
+    pub accepted_before_reconnect: u64,
     /// The final result's option counts (every voter must see the same).
     pub final_counts: Option<BTreeMap<String, u64>>,
     /// The final result's totalVotes.
@@ -116,6 +120,7 @@ struct Inner {
     connected: i64,
     errors_by_code: BTreeMap<String, u64>,
     disconnects: u64,
+    reconnects: u64,
     connect_failures: u64,
     broadcasts: std::collections::HashMap<(&'static str, String, i64), Spread>,
     questions: BTreeMap<String, QuestionTally>,
@@ -163,6 +168,9 @@ pub struct Snapshot {
     pub errors_by_code: BTreeMap<String, u64>,
     /// Connections lost before the end.
     pub disconnects: u64,
+    /// Voters that lost their connection and came back on another target (`--reconnect`).
+    #[serde(default)]
+    pub reconnects: u64,
     /// Connections that never came up.
     pub connect_failures: u64,
     /// Per broadcast ("event questionId serverTime").
@@ -302,6 +310,11 @@ impl Recorder {
         self.with(|i| i.disconnects += 1);
     }
 
+    /// A voter lost its connection and is connected and joined again.
+    pub fn reconnected(&self) {
+        self.with(|i| i.reconnects += 1);
+    }
+
     /// A connection never came up.
     pub fn connect_failed(&self) {
         self.with(|i| i.connect_failures += 1);
@@ -427,6 +440,7 @@ impl Recorder {
             host_questions: i.host_questions,
             errors_by_code: i.errors_by_code.clone(),
             disconnects: i.disconnects,
+            reconnects: i.reconnects,
             connect_failures: i.connect_failures,
             broadcasts: i
                 .broadcasts
@@ -474,6 +488,7 @@ impl Snapshot {
                 *out.errors_by_code.entry(k.clone()).or_default() += v;
             }
             out.disconnects += p.disconnects;
+            out.reconnects += p.reconnects;
             out.problems.extend(p.problems.iter().cloned());
             out.host_questions = out.host_questions.or(p.host_questions);
             out.generator_rss_kib += p.generator_rss_kib;
@@ -500,6 +515,7 @@ impl Snapshot {
                 e.accepted_twice += t.accepted_twice;
                 e.votes_sent += t.votes_sent;
                 e.votes_unanswered += t.votes_unanswered;
+                e.accepted_before_reconnect += t.accepted_before_reconnect;
                 match (&e.final_counts, &t.final_counts) {
                     (None, Some(c)) => {
                         e.final_counts = Some(c.clone());

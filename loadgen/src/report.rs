@@ -129,6 +129,8 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
         .map(|(k, s)| (k.clone(), decode(s)))
         .collect();
     let connected = snap.voters.saturating_sub(snap.connect_failures);
+    // Voters that came back after their node died miss what was sent during the gap.
+    let gapped = snap.reconnects;
     if snap.connect_failures > 0 {
         v.push(format!("{} voters never connected", snap.connect_failures));
     }
@@ -155,7 +157,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
     let short: Vec<(&String, u64)> = snap
         .broadcasts
         .iter()
-        .filter(|(_, s)| s.count < connected)
+        .filter(|(_, s)| s.count + gapped < connected)
         .map(|(k, s)| (k, connected - s.count))
         .collect();
     if let Some((first, missing)) = short.first() {
@@ -222,6 +224,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
             "finalTotalVotes": t.final_total, "finalOptionCounts": t.final_counts,
             "rejectedByReason": t.rejected_by_reason, "votesSent": t.votes_sent,
             "timerUpdatesMissed": missed_timers, "duplicatesSent": t.duplicates_sent,
+            "acceptedBeforeReconnect": t.accepted_before_reconnect,
             "ok": problems.is_empty(),
         }));
     }
@@ -258,6 +261,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
     let deliveries: u64 = snap.seconds.values().map(|s| s.deliveries).sum();
     let summary = json!({
         "run": info, "voters": info.voters, "votersConnected": connected,
+        "reconnects": snap.reconnects,
         "invariantsOk": v.is_empty(), "violations": v,
         "questions": questions,
         "metrics": hists.iter().map(|(k, h)| (k.clone(), stats(h))).collect::<BTreeMap<_, _>>(),

@@ -22,6 +22,16 @@ pub struct Cli {
     /// Redis 7 URL (redis://host:port). Without it the server runs on the in-memory store.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// MongoDB URL (mongodb://host:port). With it, conferences and questions are read from and
+    /// written to MongoDB and final results go to `conferencequestionanalytics` (D23).
+    #[arg(long, env = "MONGO_URL")]
+    pub mongo_url: Option<String>,
+    /// MongoDB database name.
+    #[arg(long, env = "MONGO_DB", default_value = "livepoll")]
+    pub mongo_db: String,
+    /// Origins allowed by CORS, comma-separated (`*` allows any).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
+    pub cors_origins: Vec<String>,
     /// Connections in the Redis pool.
     #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 8)]
     pub redis_pool_size: usize,
@@ -37,7 +47,8 @@ pub struct Cli {
     /// The rate-limit window in seconds (D24).
     #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_limit_window_secs: u64,
-    /// This node's name in logs (default: the host name and port).
+    /// This node's name in logs, metrics and timer leases; must differ between the nodes of one
+    /// Redis (default: the host name and the port).
     #[arg(long, env = "NODE_ID")]
     pub node_id: Option<String>,
     /// Log format.
@@ -67,6 +78,16 @@ pub enum ConfigError {
     },
 }
 
+/// The machine's host name (a container's id under Docker), or `node`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into())
+}
+
 fn secret(name: &'static str, what: &'static str) -> Result<String, ConfigError> {
     std::env::var(name)
         .ok()
@@ -92,7 +113,7 @@ impl Cli {
             rate_limit_window: Duration::from_secs(self.rate_limit_window_secs),
             node_id: self
                 .node_id
-                .unwrap_or_else(|| format!("node-{}", self.bind.port())),
+                .unwrap_or_else(|| format!("{}-{}", host_name(), self.bind.port())),
             ..Settings::default()
         };
         Ok(ServerConfig {
@@ -103,6 +124,11 @@ impl Cli {
             jwt_secret,
             admin_token,
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            mongo: self.mongo_url.map(|url| crate::server::MongoConfig {
+                url,
+                database: self.mongo_db,
+            }),
+            cors_origins: self.cors_origins,
         })
     }
 }

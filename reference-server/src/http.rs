@@ -38,6 +38,34 @@ struct AdminState {
 }
 
 /// The router of the Control API and probes; the Socket.IO layer is added by the caller.
+/// CORS for the Control API, the probes and Socket.IO's polling transport: `origins` lists the
+/// allowed origins, `*` allows any.
+///
+/// ```
+/// let any = reference_server::http::cors(&["*".to_owned()]);
+/// let some = reference_server::http::cors(&["https://app.example".to_owned()]);
+/// # let _ = (any, some);
+/// ```
+pub fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = if origins.iter().any(|o| o.trim() == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}
+
+/// The Control API (D8) and the probes.
 pub fn router(rt: Arc<Runtime>, admin_token: Arc<str>) -> Router {
     let state = AdminState {
         rt,

@@ -13,10 +13,12 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod config;
 pub mod flows;
 pub mod http;
 pub mod metrics;
+pub mod mongo;
 pub mod results;
 pub mod rooms;
 pub mod runtime;

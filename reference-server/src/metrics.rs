@@ -11,6 +11,61 @@ const BUCKETS: [f64; 10] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
+/// A latency histogram on atomics, in seconds, with [`BUCKETS`].
+///
+/// ```
+/// use std::time::Duration;
+/// let h = reference_server::metrics::Histogram::default();
+/// h.record(Duration::from_millis(3));
+/// let text = h.render("lcr_demo_seconds", "node=\"n1\"");
+/// assert!(text.contains("lcr_demo_seconds_bucket{node=\"n1\",le=\"0.005\"} 1"));
+/// assert!(text.contains("lcr_demo_seconds_count{node=\"n1\"} 1"));
+/// ```
+#[derive(Default)]
+pub struct Histogram {
+    count: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+    micros_sum: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn record(&self, took: Duration) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros_sum
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The `_bucket`, `_sum` and `_count` lines of `name` with `labels` (no HELP/TYPE).
+    pub fn render(&self, name: &str, labels: &str) -> String {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut cumulative = 0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            cumulative += get(&self.buckets[i]);
+            out.push_str(&format!(
+                "{name}_bucket{{{labels},le=\"{b}\"}} {cumulative}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "{name}_bucket{{{labels},le=\"+Inf\"}} {}\n{name}_sum{{{labels}}} {}\n{name}_count{{{labels}}} {}\n",
+            get(&self.count),
+            get(&self.micros_sum) as f64 / 1e6,
+            get(&self.count)
+        ));
+        out
+    }
+}
+
 /// The server's counters.
 #[derive(Default)]
 pub struct Metrics {
@@ -21,10 +76,13 @@ pub struct Metrics {
     votes_accepted: AtomicU64,
     votes_rejected: [AtomicU64; 4],
     errors: [AtomicU64; 12],
-    broadcasts_total: AtomicU64,
-    broadcast_buckets: [AtomicU64; BUCKETS.len()],
-    broadcast_micros_sum: AtomicU64,
+    broadcasts: Histogram,
+    /// Runtime store calls (Redis round trips).
+    pub store_calls: std::sync::Arc<Histogram>,
+    /// MongoDB calls (catalog reads and writes, result writes).
+    pub mongo_calls: std::sync::Arc<Histogram>,
     questions_closed: AtomicU64,
+    timer_takeovers: AtomicU64,
 }
 
 fn reject_index(r: RejectReason) -> usize {
@@ -69,15 +127,13 @@ impl Metrics {
     pub fn question_closed(&self) {
         self.questions_closed.fetch_add(1, Ordering::Relaxed);
     }
+    /// This node took over the countdown of a run no node held (D16, D25).
+    pub fn timer_takeover(&self) {
+        self.timer_takeovers.fetch_add(1, Ordering::Relaxed);
+    }
     /// A room broadcast took `took` to hand to the adapter.
     pub fn broadcast(&self, took: Duration) {
-        self.broadcasts_total.fetch_add(1, Ordering::Relaxed);
-        self.broadcast_micros_sum
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        let secs = took.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            self.broadcast_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.broadcasts.record(took);
     }
 
     /// The Prometheus text exposition, with the gauges the caller reads at scrape time.
@@ -167,35 +223,37 @@ impl Metrics {
             vec![(String::new(), get(&self.questions_closed).to_string())],
         );
         metric(
+            "lcr_timer_takeovers_total",
+            "counter",
+            "Countdowns this node took over from a node that died or left (D16, D25).",
+            vec![(String::new(), get(&self.timer_takeovers).to_string())],
+        );
+        metric(
             "lcr_results_pending",
             "gauge",
             "Final results not yet confirmed written (D23).",
             vec![(String::new(), results_pending.to_string())],
         );
-        let mut cumulative = 0;
-        let mut hist: Vec<(String, String)> = BUCKETS
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                cumulative += get(&self.broadcast_buckets[i]);
-                (format!(",le=\"{b}\""), cumulative.to_string())
-            })
-            .collect();
-        hist.push((
-            ",le=\"+Inf\"".into(),
-            get(&self.broadcasts_total).to_string(),
-        ));
-        out.push_str("# HELP lcr_broadcast_seconds Time to hand a room broadcast to the adapter.\n# TYPE lcr_broadcast_seconds histogram\n");
-        for (labels, value) in hist {
-            out.push_str(&format!(
-                "lcr_broadcast_seconds_bucket{{node=\"{node}\"{labels}}} {value}\n"
-            ));
+        for (name, help, h) in [
+            (
+                "lcr_broadcast_seconds",
+                "Time to hand a room broadcast to the adapter (with Redis: publish included).",
+                &self.broadcasts,
+            ),
+            (
+                "lcr_store_call_seconds",
+                "Runtime store calls (Redis round trips).",
+                &self.store_calls,
+            ),
+            (
+                "lcr_mongo_call_seconds",
+                "MongoDB calls: catalog reads and writes, result writes.",
+                &self.mongo_calls,
+            ),
+        ] {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} histogram\n"));
+            out.push_str(&h.render(name, &format!("node=\"{node}\"")));
         }
-        out.push_str(&format!(
-            "lcr_broadcast_seconds_sum{{node=\"{node}\"}} {}\nlcr_broadcast_seconds_count{{node=\"{node}\"}} {}\n",
-            get(&self.broadcast_micros_sum) as f64 / 1e6,
-            get(&self.broadcasts_total)
-        ));
         out
     }
 }

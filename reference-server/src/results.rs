@@ -1,9 +1,12 @@
 //! Final results leave Redis only once written (D23): a sink, and the persister that drains
 //! `results:pending` into it with retries.
 //!
-//! [`JsonlSink`] appends one JSON object per line, the embedded default. Each line carries the
-//! run's natural key (`conferenceId`, `questionId`, `startedAt`): after a crash between a write
-//! and its confirmation the same run may appear twice, identical, and readers keep one.
+//! - [`MongoSink`] upserts into `conferencequestionanalytics` (D23), idempotently: writing the
+//!   same run twice (a retry, or two nodes draining the same pending result) leaves one document,
+//!   and an older run never overwrites a newer run of the same question.
+//! - [`JsonlSink`] appends one JSON object per line, the embedded default. Each line carries the
+//!   run's natural key (`conferenceId`, `questionId`, `startedAt`): after a crash between a write
+//!   and its confirmation the same run may appear twice, identical, and readers keep one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,6 +81,105 @@ impl ResultSink for JsonlSink {
             .map_err(io)?;
         file.write_all(&line).await.map_err(io)?;
         file.sync_data().await.map_err(io)
+    }
+}
+
+/// Final results in MongoDB's `conferencequestionanalytics`, one document per question (the
+/// latest run), unique on `(conferenceId, questionId)`.
+pub struct MongoSink {
+    db: crate::mongo::MongoDb,
+    indexed: tokio::sync::OnceCell<()>,
+}
+
+impl MongoSink {
+    /// A sink into `db`. The unique index is created before the first write.
+    pub fn new(db: crate::mongo::MongoDb) -> Self {
+        MongoSink {
+            db,
+            indexed: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The document D23 describes, for `record`.
+    pub fn document(record: &FinalRecord) -> mongodb::bson::Document {
+        use mongodb::bson::{DateTime, Document, doc};
+        let counts: Document = record
+            .option_counts
+            .iter()
+            .map(|(k, v)| (k.clone(), mongodb::bson::Bson::Int64(*v as i64)))
+            .collect();
+        let percentages: Document = record
+            .percentage_breakdown
+            .iter()
+            .map(|(k, v)| (k.clone(), mongodb::bson::Bson::Double(*v)))
+            .collect();
+        doc! {
+            "conferenceId": &record.conference_id,
+            "questionId": &record.question_id,
+            "totalResponses": record.total_responses as i64,
+            "optionCounts": counts,
+            "correctOption": &record.correct_option,
+            "correctCount": record.correct_count as i64,
+            "percentageBreakdown": percentages,
+            "reason": record.reason.as_str(),
+            "startedAt": DateTime::from_millis(record.started_at),
+            "closedAt": DateTime::from_millis(record.closed_at),
+            "lastUpdated": DateTime::from_millis(record.last_updated),
+        }
+    }
+}
+
+#[async_trait]
+impl ResultSink for MongoSink {
+    fn describe(&self) -> String {
+        format!("MongoDB collection {}", crate::mongo::ANALYTICS)
+    }
+
+    async fn write(&self, record: &FinalRecord) -> Result<(), SinkError> {
+        use mongodb::bson::{DateTime, doc};
+        let backend = |e: crate::mongo::MongoError| SinkError::Backend(e.to_string());
+        let analytics = self.db.collection(crate::mongo::ANALYTICS);
+        self.indexed
+            .get_or_try_init(|| async {
+                let index = mongodb::IndexModel::builder()
+                    .keys(doc! {"conferenceId": 1, "questionId": 1})
+                    .options(
+                        mongodb::options::IndexOptions::builder()
+                            .unique(true)
+                            .build(),
+                    )
+                    .build();
+                self.db
+                    .timed(analytics.create_index(index))
+                    .await
+                    .map(|_| ())
+            })
+            .await
+            .map_err(backend)?;
+        // Replaces the same or an older run; a newer run of the question does not match, the
+        // upsert then collides with it on the unique index, and the newer result stays.
+        let filter = doc! {
+            "conferenceId": &record.conference_id,
+            "questionId": &record.question_id,
+            "startedAt": {"$lte": DateTime::from_millis(record.started_at)},
+        };
+        match self
+            .db
+            .timed(
+                analytics
+                    .replace_one(filter, Self::document(record))
+                    .upsert(true),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::mongo::is_duplicate_key(&e) => {
+                tracing::info!(question = %record.question_id,
+                    "a newer run of this question is stored already; this result is superseded");
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 }
 

@@ -14,8 +14,9 @@ use crate::session::Session;
 pub trait Rooms: Send + Sync + 'static {
     /// Sends `event` with `payload` to every socket in `room`.
     async fn broadcast(&self, room: String, event: &'static str, payload: serde_json::Value);
-    /// Makes every socket leave `room` and forget it joined `conference_id` (conference end).
-    async fn clear(&self, room: String, conference_id: &str);
+    /// Makes every socket of this node leave `room` and forget it joined `conference_id`
+    /// (conference end; every node does it for its own sockets, see [`crate::cluster`]).
+    async fn clear_local(&self, room: String, conference_id: &str);
 }
 
 /// The default namespace. `SocketIo::to` panics once it is gone (after `close()` at shutdown,
@@ -34,16 +35,16 @@ impl<A: Adapter> Rooms for SocketIo<A> {
         }
     }
 
-    async fn clear(&self, room: String, conference_id: &str) {
+    async fn clear_local(&self, room: String, conference_id: &str) {
         let Some(ns) = self.of(NAMESPACE) else {
             return;
         };
-        for socket in ns.clone().to(room.clone()).sockets() {
+        for socket in ns.clone().local().to(room.clone()).sockets() {
             if let Some(session) = socket.extensions.get::<Arc<Session>>() {
                 session.forget(conference_id);
             }
         }
-        if let Err(e) = ns.to(room.clone()).leave(room.clone()).await {
+        if let Err(e) = ns.local().to(room.clone()).leave(room.clone()).await {
             tracing::warn!(%room, error = ?e, "leaving room failed");
         }
     }

@@ -28,8 +28,11 @@ pub struct Settings {
     pub rate_limit_events: u32,
     /// D24: the window (60 s).
     pub rate_limit_window: Duration,
-    /// This node's name in logs.
+    /// This node's name in logs, metrics and timer leases (unique per node, D25).
     pub node_id: String,
+    /// How long a node's hold on a countdown lasts unless renewed (D16: another node takes over
+    /// within this after the node dies). Renewed every third of it.
+    pub timer_lease: Duration,
 }
 
 impl Default for Settings {
@@ -41,6 +44,7 @@ impl Default for Settings {
             rate_limit_events: 100,
             rate_limit_window: Duration::from_secs(60),
             node_id: "node-1".into(),
+            timer_lease: Duration::from_millis(1500),
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Runtime {
     pub persister: Arc<Persister>,
     /// Counters for `GET /metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Messages to the other nodes.
+    pub cluster: crate::cluster::ClusterBus,
     rooms: Arc<dyn Rooms>,
     pub(crate) live: LiveRegistry,
     pub(crate) counts: AudienceCounts,
@@ -71,6 +77,8 @@ impl Runtime {
         catalog: Arc<dyn Catalog>,
         persister: Arc<Persister>,
         rooms: Arc<dyn Rooms>,
+        cluster: crate::cluster::ClusterBus,
+        metrics: crate::metrics::Metrics,
     ) -> Arc<Self> {
         let counts = AudienceCounts::new(settings.count_interval);
         Arc::new_cyclic(|me| Runtime {
@@ -78,7 +86,8 @@ impl Runtime {
             store,
             catalog,
             persister,
-            metrics: crate::metrics::Metrics::default(),
+            metrics,
+            cluster,
             rooms,
             live: LiveRegistry::default(),
             counts,
@@ -105,9 +114,16 @@ impl Runtime {
         }
     }
 
-    /// Makes every socket leave `room` and forget it had joined `conference_id`.
-    pub async fn clear_room(&self, room: String, conference_id: &str) {
-        self.rooms.clear(room, conference_id).await;
+    /// The conference ended: this node's sockets leave its rooms and forget they had joined
+    /// it, and its audience counts stop. Every node runs this for its own sockets.
+    pub async fn conference_ended_here(&self, conference_id: &str) {
+        self.counts.forget(conference_id);
+        for room in [
+            lcr_protocol::event::host_room(conference_id),
+            lcr_protocol::event::conference_room(conference_id),
+        ] {
+            self.rooms.clear_local(room, conference_id).await;
+        }
     }
 
     /// The conference's host and status (spec §3.1, §7.1 step 2), loading it from the catalog
@@ -135,9 +151,18 @@ impl Runtime {
         })
     }
 
-    /// Stops every live-question runner without closing its question (shutdown).
-    pub fn stop_timers(&self) {
-        self.live.abort_all();
+    /// Stops every live-question runner without closing its question (shutdown), and gives
+    /// their leases up so another node takes the countdowns over at once.
+    pub async fn stop_timers(&self) {
+        for run in self.live.abort_all() {
+            if let Err(e) = self
+                .store
+                .release_timer_lease(&run, &self.settings.node_id)
+                .await
+            {
+                tracing::debug!(error = %e, "timer lease not released; it expires by itself");
+            }
+        }
     }
 
     /// Number of questions whose timer runs on this node.

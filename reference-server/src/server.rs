@@ -17,13 +17,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use lcr_protocol::MAX_PAYLOAD_BYTES;
 use socketioxide::SocketIo;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::catalog::MemoryCatalog;
-use crate::results::{JsonlSink, Persister};
+use crate::catalog::{Catalog, MemoryCatalog, MongoCatalog, RedisCatalog};
+use crate::cluster::ClusterBus;
+use crate::metrics::Metrics;
+use crate::mongo::{MongoDb, MongoError};
+use crate::results::{JsonlSink, MongoSink, Persister, ResultSink};
 use crate::runtime::{Runtime, Settings};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -60,6 +68,20 @@ pub struct ServerConfig {
     pub admin_token: String,
     /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
     pub ping: (Duration, Duration),
+    /// MongoDB for the catalog and final results (D23); `None`: the catalog lives in Redis
+    /// (or in process) and results go to [`ServerConfig::results_file`].
+    pub mongo: Option<MongoConfig>,
+    /// Origins CORS allows (`*` for any).
+    pub cors_origins: Vec<String>,
+}
+
+/// Where MongoDB is.
+#[derive(Debug, Clone)]
+pub struct MongoConfig {
+    /// `mongodb://host:port[/?options]`.
+    pub url: String,
+    /// The database holding `conferences`, `conferencequestions`, `conferencequestionanalytics`.
+    pub database: String,
 }
 
 impl ServerConfig {
@@ -74,6 +96,8 @@ impl ServerConfig {
             jwt_secret: jwt_secret.to_owned(),
             admin_token: admin_token.to_owned(),
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            mongo: None,
+            cors_origins: vec!["*".into()],
         }
     }
 }
@@ -92,6 +116,24 @@ impl ServerConfig {
                 url: url.to_owned(),
                 pool_size: 8,
             };
+        }
+        self
+    }
+
+    /// The same configuration with MongoDB at `url` (database `livepoll`), or unchanged for
+    /// `None`.
+    ///
+    /// ```
+    /// use reference_server::ServerConfig;
+    /// let c = ServerConfig::embedded("s", "a").on_mongo(Some("mongodb://127.0.0.1:27017"));
+    /// assert_eq!(c.mongo.unwrap().database, "livepoll");
+    /// ```
+    pub fn on_mongo(mut self, url: Option<&str>) -> Self {
+        if let Some(url) = url {
+            self.mongo = Some(MongoConfig {
+                url: url.to_owned(),
+                database: "livepoll".into(),
+            });
         }
         self
     }
@@ -114,6 +156,12 @@ pub enum ServerError {
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Serve(std::io::Error),
+    /// MongoDB's URL or options are invalid.
+    #[error("mongodb: {0}")]
+    Mongo(#[from] MongoError),
+    /// The Socket.IO Redis adapter or the cluster channel could not start.
+    #[error("cluster messaging on redis: {0}")]
+    Cluster(String),
 }
 
 /// A started server.
@@ -153,39 +201,124 @@ impl RunningServer {
     }
 }
 
-async fn connect_store(config: &StoreConfig) -> Result<Arc<dyn RuntimeStore>, ServerError> {
-    Ok(match config {
-        StoreConfig::Memory => Arc::new(MemoryStore::default()),
-        StoreConfig::Redis { url, pool_size } => {
-            Arc::new(RedisStore::connect(url, *pool_size).await?)
-        }
-    })
+/// The Redis pub/sub client for the Socket.IO adapter and the cluster channel: RESP3 (the
+/// adapter needs it), reconnecting, resubscribing after a reconnection.
+fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError> {
+    let cluster = |e: fred::error::Error| ServerError::Cluster(e.to_string());
+    let mut config = fred::prelude::Config::from_url(url).map_err(cluster)?;
+    config.version = fred::types::RespVersion::RESP3;
+    fred::prelude::Builder::from_config(config)
+        .with_connection_config(|c| c.connection_timeout = Duration::from_secs(5))
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
+        .set_policy(fred::prelude::ReconnectPolicy::new_exponential(
+            0, 100, 5_000, 2,
+        ))
+        .build_subscriber_client()
+        .map_err(cluster)
 }
+
+type Closer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Starts a server and returns once it listens.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    let store = connect_store(&config.store).await?;
-    let persister = Persister::new(
-        store.clone(),
-        Arc::new(JsonlSink::new(&config.results_file)),
-    );
-    let (layer, io) = SocketIo::builder()
+    let metrics = Metrics::default();
+    let redis = match &config.store {
+        StoreConfig::Memory => None,
+        StoreConfig::Redis { url, pool_size } => Some((
+            url.clone(),
+            Arc::new(
+                RedisStore::connect(url, *pool_size)
+                    .await?
+                    .timed_by(metrics.store_calls.clone()),
+            ),
+        )),
+    };
+    let store: Arc<dyn RuntimeStore> = match &redis {
+        Some((_, r)) => r.clone(),
+        None => Arc::new(MemoryStore::default()),
+    };
+    let mongo = match &config.mongo {
+        Some(m) => Some(MongoDb::connect(&m.url, &m.database, metrics.mongo_calls.clone()).await?),
+        None => None,
+    };
+    if let Some(db) = &mongo
+        && let Err(e) = db.ping().await
+    {
+        tracing::warn!(error = %e, "MongoDB does not answer yet; catalog reads and result writes wait for it");
+    }
+    let catalog: Arc<dyn Catalog> = match (&mongo, &redis) {
+        (Some(db), _) => Arc::new(MongoCatalog::new(db.clone())),
+        (None, Some((_, r))) => Arc::new(RedisCatalog::new(r.pool().clone())),
+        (None, None) => Arc::new(MemoryCatalog::default()),
+    };
+    let sink: Arc<dyn ResultSink> = match &mongo {
+        Some(db) => Arc::new(MongoSink::new(db.clone())),
+        None => Arc::new(JsonlSink::new(&config.results_file)),
+    };
+    let persister = Persister::new(store.clone(), sink);
+    let cluster = match &redis {
+        Some((_, r)) => ClusterBus::redis(r.pool().clone()),
+        None => ClusterBus::default(),
+    };
+    let builder = SocketIo::builder()
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
         .max_buffer_size(4096)
         .ping_interval(config.ping.0)
-        .ping_timeout(config.ping.1)
-        .build_layer();
-    let runtime = Runtime::new(
-        config.settings.clone(),
-        store.clone(),
-        Arc::new(MemoryCatalog::default()),
-        persister.clone(),
-        Arc::new(io.clone()),
-    );
-    crate::socket::register(&io, runtime.clone(), config.jwt_secret.as_str().into());
-    let app = crate::http::router(runtime.clone(), config.admin_token.as_str().into()).layer(layer);
+        .ping_timeout(config.ping.1);
+    let assemble = |rooms: Arc<dyn crate::rooms::Rooms>| {
+        Runtime::new(
+            config.settings.clone(),
+            store.clone(),
+            catalog.clone(),
+            persister.clone(),
+            rooms,
+            cluster.clone(),
+            metrics,
+        )
+    };
+    let secret: Arc<str> = config.jwt_secret.as_str().into();
+    let admin: Arc<str> = config.admin_token.as_str().into();
+    let cors = crate::http::cors(&config.cors_origins);
+    let (runtime, app, close_io): (Arc<Runtime>, axum::Router, Closer) = match &redis {
+        None => {
+            let (layer, io) = builder.with_adapter::<LocalAdapter>(()).build_layer();
+            let runtime = assemble(Arc::new(io.clone()));
+            crate::socket::register(&io, runtime.clone(), secret);
+            let app = crate::http::router(runtime.clone(), admin)
+                .layer(layer)
+                .layer(cors);
+            (runtime, app, Box::pin(async move { io.close().await }))
+        }
+        Some((url, _)) => {
+            let cluster_err = |e: &dyn std::fmt::Display| ServerError::Cluster(e.to_string());
+            let client = subscriber(url)?;
+            let adapter = RedisAdapterCtr::new_with_fred_config(
+                client.clone(),
+                RedisAdapterConfig::new().with_prefix("lcr-socket.io"),
+            )
+            .await
+            .map_err(|e| cluster_err(&e))?;
+            let (layer, io) = builder
+                .with_adapter::<FredAdapter<_>>(adapter)
+                .build_layer();
+            let runtime = assemble(Arc::new(io.clone()));
+            crate::socket::register(&io, runtime.clone(), secret)
+                .await
+                .map_err(|e| cluster_err(&e))?;
+            // Resubscribe the adapter's channels after a Redis reconnection (registered once
+            // they exist: with none, fred would send an empty SUBSCRIBE).
+            let _resubscribe = client.manage_subscriptions();
+            crate::cluster::listen(subscriber(url)?, runtime.clone())
+                .await
+                .map_err(|e| cluster_err(&e))?;
+            let app = crate::http::router(runtime.clone(), admin)
+                .layer(layer)
+                .layer(cors);
+            (runtime, app, Box::pin(async move { io.close().await }))
+        }
+    };
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -196,6 +329,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let local_addr = listener.local_addr().map_err(ServerError::Serve)?;
     tracing::info!(
         addr = %local_addr, node = %config.settings.node_id, store = store.kind(),
+        catalog = if mongo.is_some() { "mongodb" } else { store.kind() },
         results = %persister.describe(), "reference server listening"
     );
 
@@ -213,7 +347,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             loop {
                 tokio::select! {
                     _ = &mut stop => break,
-                    _ = every.tick() => rt.counts.tick(&rt).await,
+                    _ = every.tick() => {
+                        rt.counts.tick(&rt).await;
+                        if rt.store.shared() {
+                            crate::flows::live::watch_open_runs(&rt).await;
+                        }
+                    }
                 }
             }
         })
@@ -224,8 +363,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         async move {
             stop.await;
             tracing::info!("shutting down: closing sockets and timers");
-            rt.stop_timers();
-            io.close().await;
+            rt.stop_timers().await;
+            // Closing unsubscribes the adapter from Redis: bounded, Redis may be gone.
+            if tokio::time::timeout(Duration::from_secs(10), close_io)
+                .await
+                .is_err()
+            {
+                tracing::warn!("socket.io did not close within 10 s; stopping anyway");
+            }
         }
     };
     let task = tokio::spawn(async move {

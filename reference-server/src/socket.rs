@@ -44,17 +44,18 @@ enum Job {
 }
 
 /// Registers the default namespace `/` with authentication and the protocol's handlers.
+/// With a remote adapter the returned future subscribes it to the other nodes; await it.
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
     io: &SocketIo<A>,
     rt: Arc<Runtime>,
     jwt_secret: Arc<str>,
-) {
+) -> A::InitRes {
     let middleware = move |s: SocketRef<A>, TryData(auth): TryData<Value>| {
         let rt = rt.clone();
         let secret = jwt_secret.clone();
         async move { authenticate(rt, &secret, s, auth.ok()) }
     };
-    io.ns("/", (async |_: SocketRef<A>| {}).with(middleware));
+    io.ns("/", (async |_: SocketRef<A>| {}).with(middleware))
 }
 
 fn authenticate<A: Adapter>(

@@ -48,7 +48,7 @@ async fn receives_not(w: &mut LiveWorld, list: String, event: String) -> StepRes
 async fn receives_not_for(w: &mut LiveWorld, name: String, event: String, secs: u64) -> StepResult {
     let actor = w.actor(&name)?;
     match actor
-        .take(&event, std::time::Duration::from_secs(secs), |_| true)
+        .take_after_seen(&event, std::time::Duration::from_secs(secs))
         .await
     {
         None => w.no_violations(),

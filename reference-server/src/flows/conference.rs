@@ -10,7 +10,7 @@
 //! Repeating activate or end is harmless and broadcasts nothing new.
 
 use lcr_protocol::admin::{ConferenceSpec, ConferenceState};
-use lcr_protocol::event::{self, conference_room, host_room};
+use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::server::ConferenceStatusChanged;
 use lcr_protocol::{ConferenceStatus, now_millis};
 
@@ -142,9 +142,8 @@ pub async fn end(rt: &Runtime, cid: &str) -> Result<ConferenceState, AdminError>
         rt.catalog.set_status(cid, ConferenceStatus::Ended).await?;
         announce(rt, cid, ConferenceStatus::Ended).await;
         rt.store.clear_presence(cid).await?;
-        rt.counts.forget(cid);
-        rt.clear_room(host_room(cid), cid).await;
-        rt.clear_room(conference_room(cid), cid).await;
+        rt.conference_ended_here(cid).await;
+        rt.cluster.conference_ended(&rt.settings.node_id, cid).await;
         Ok::<_, AdminError>(())
     }
     .await;

@@ -11,6 +11,13 @@
 //! - `vote:result`, coalesced to one per interval with the trailing edge guaranteed (D20): the
 //!   first vote after a quiet interval is broadcast at once, later ones at the interval's end;
 //! - a manual close requested by [`super::close::close_live`].
+//!
+//! With several nodes (D16, D25) exactly one of them runs a run's task: the task holds a lease
+//! in the store (`question:{id}:timer:lease`, renewed three times per lease TTL) and stops,
+//! without closing, if another node holds it. [`watch_open_runs`] runs on every node and
+//! starts the task of any open run whose lease is free, so when a node dies another one takes
+//! over within one lease TTL and closes the run by `expiresAt + 2 s`. Votes counted on other
+//! nodes reach `vote:result` because the task reads the counts every result interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,7 +31,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::close::close_run;
 use crate::runtime::Runtime;
-use crate::store::{FinalRecord, LiveRun, QuestionMeta, StoreError};
+use crate::store::{FinalRecord, Lease, LiveRun, QuestionMeta, StoreError};
 
 type CloseAnswer = Result<Option<FinalRecord>, StoreError>;
 
@@ -51,7 +58,7 @@ impl LiveRegistry {
         self.runners.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the task of a run that was just pushed live.
+    /// Starts the task of a run that was just pushed live, or taken over from a dead node.
     pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta) {
         let rt = rt.self_arc();
         let votes = Arc::new(Notify::new());
@@ -109,10 +116,22 @@ impl LiveRegistry {
         }
     }
 
-    pub(crate) fn abort_all(&self) {
-        for (_, r) in self.map().drain() {
-            r.task.abort();
-        }
+    /// Stops every task without closing its run; returns the runs, whose leases the caller
+    /// releases so another node takes them over at once.
+    pub(crate) fn abort_all(&self) -> Vec<LiveRun> {
+        self.map()
+            .drain()
+            .map(|(_, r)| {
+                r.task.abort();
+                r.run
+            })
+            .collect()
+    }
+
+    fn runs_here(&self, run: &LiveRun) -> bool {
+        self.map().get(&run.conference_id).is_some_and(|r| {
+            r.run.question_id == run.question_id && r.run.started_at == run.started_at
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -202,6 +221,13 @@ async fn drive(
     let mut k: u32 = 1;
     let mut results = Coalescer::new(rt.settings.result_interval);
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
+    let node = rt.settings.node_id.as_str();
+    let lease_ttl = rt.settings.timer_lease;
+    let mut renew_at = Instant::now();
+    // Votes counted on other nodes are seen by reading the counts every result interval.
+    let shared = rt.store.shared();
+    let mut poll_at = Instant::now() + rt.settings.result_interval;
+    let mut published_total: u64 = 0;
 
     loop {
         // Skip ticks more than a second late (the task was starved): never burst stale ticks.
@@ -244,18 +270,90 @@ async fn drive(
                 }).await;
                 k += 1;
             }
+            _ = sleep_until(renew_at) => {
+                match rt.store.timer_lease(&run, node, lease_ttl, Lease::Hold).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
+                        rt.live.finished(&run);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "timer lease not renewed; ticking on"),
+                }
+                renew_at = Instant::now() + lease_ttl / 3;
+            }
             _ = votes.notified() => {
                 if results.changed(Instant::now()) {
-                    publish_result(&rt, &run, &keys, &room).await;
+                    published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
                 }
             }
             _ = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
                 results.emitted(Instant::now());
-                publish_result(&rt, &run, &keys, &room).await;
+                published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
+            }
+            _ = sleep_until(poll_at), if shared => {
+                poll_at = Instant::now() + rt.settings.result_interval;
+                if let Ok(tally) = rt.store.tally(&run.question_id, &keys).await
+                    && tally.total != published_total
+                    && results.changed(Instant::now())
+                {
+                    published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
+                }
             }
         }
     }
     rt.live.finished(&run);
+    if let Err(e) = rt.store.release_timer_lease(&run, node).await {
+        tracing::debug!(error = %e, "timer lease not released; it expires by itself");
+    }
+}
+
+/// Every node, every quarter of a lease TTL: starts the countdown of any open run no node holds
+/// (its node died, or shut down), which then ticks on or closes it (D16, D25).
+pub(crate) async fn watch_open_runs(rt: &Runtime) {
+    let runs = match rt.store.open_runs().await {
+        Ok(runs) => runs,
+        Err(e) => {
+            tracing::debug!(error = %e, "open runs unreadable");
+            return;
+        }
+    };
+    for run in runs {
+        if rt.live.runs_here(&run) {
+            continue;
+        }
+        let (node, ttl) = (&rt.settings.node_id, rt.settings.timer_lease);
+        match rt.store.timer_lease(&run, node, ttl, Lease::Take).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "timer lease unavailable");
+                continue;
+            }
+        }
+        let meta = match rt.store.question_meta(&run.question_id).await {
+            Ok(Some(meta)) => meta,
+            Ok(None) => match rt
+                .catalog
+                .question(&run.conference_id, &run.question_id)
+                .await
+            {
+                Ok(Some(meta)) => meta,
+                _ => {
+                    tracing::error!(question = %run.question_id, "open run without metadata");
+                    continue;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "question metadata unreadable");
+                continue;
+            }
+        };
+        tracing::warn!(conference = %run.conference_id, question = %run.question_id,
+            expires_at = run.expires_at, "taking over the countdown of a run no node holds");
+        rt.metrics.timer_takeover();
+        rt.live.start(rt, run, meta);
+    }
 }
 
 /// Closes the run, retrying (0.1 s doubling to 5 s) while the store fails, so a passing Redis
@@ -289,22 +387,28 @@ async fn close_until_done(
     }
 }
 
-async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) {
+/// Broadcasts the current counts; returns the total sent.
+async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) -> Option<u64> {
     match rt.store.tally(&run.question_id, keys).await {
         Ok(tally) => {
+            let total = tally.counts.values().sum();
             rt.broadcast(
                 room.to_owned(),
                 event::VOTE_RESULT,
                 &VoteResult {
                     conference_id: run.conference_id.clone(),
                     question_id: run.question_id.clone(),
-                    total_votes: tally.counts.values().sum(),
+                    total_votes: total,
                     option_counts: tally.counts,
                     timestamp: now_millis(),
                 },
             )
-            .await
+            .await;
+            Some(total)
         }
-        Err(e) => tracing::warn!(error = %e, "vote:result skipped: counts unreadable"),
+        Err(e) => {
+            tracing::warn!(error = %e, "vote:result skipped: counts unreadable");
+            None
+        }
     }
 }

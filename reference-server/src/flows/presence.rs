@@ -1,9 +1,13 @@
 //! Spec §7.4 and D11, `audience:count` to the conference room:
 //! - after a change, at most one per second per conference (the first at once, the latest
 //!   within the second);
-//! - every 5 s while the conference has members on this node.
+//! - every 5 s while the conference has members.
 //!
-//! The count comes from the 10 s cache, refreshed on a miss (`SCARD`).
+//! The count comes from the 10 s cache, refreshed on a miss (`SCARD`). With several nodes
+//! (D25) each broadcast first passes a cluster-wide gate in the store
+//! (`conference:{id}:count_gate:change|periodic`, `SET NX` with the interval as TTL), so the
+//! room hears one count per interval whichever nodes saw the changes; a node whose change was
+//! gated out tries again after the interval, so the latest count is still sent.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -83,31 +87,63 @@ impl AudienceCounts {
             send
         });
         if send {
-            broadcast_count(rt, cid).await;
+            if gate(rt, cid, "change", self.interval).await {
+                broadcast_count(rt, cid).await;
+            } else {
+                // Another node sent one this second: ours goes out after it.
+                self.with_entry(cid, |e| e.changes.changed(Instant::now()));
+            }
         }
     }
 
     /// One pass of the periodic task: trailing change broadcasts and the 5 s heartbeat.
     pub(crate) async fn tick(&self, rt: &Runtime) {
         let now = Instant::now();
-        let due: Vec<String> = self.with(|m| {
+        let period = rt.settings.count_period;
+        let due: Vec<(String, bool)> = self.with(|m| {
             m.retain(|_, e| e.sockets > 0 || e.changes.due().is_some());
             m.iter_mut()
                 .filter_map(|(cid, e)| {
                     let trailing = e.changes.due().is_some_and(|at| at <= now);
-                    let periodic = e.sockets > 0 && now >= e.last_sent + rt.settings.count_period;
+                    let periodic = e.sockets > 0 && now >= e.last_sent + period;
                     (trailing || periodic).then(|| {
                         e.changes.emitted(now);
                         e.last_sent = now;
-                        cid.clone()
+                        (cid.clone(), trailing)
                     })
                 })
                 .collect()
         });
-        for cid in due {
-            broadcast_count(rt, &cid).await;
+        for (cid, trailing) in due {
+            let passed = if trailing {
+                gate(rt, &cid, "change", self.interval).await
+            } else {
+                // Ticks are 250 ms apart on every node: the gate is a little shorter than the
+                // period so the next tick after it expires sends.
+                gate(
+                    rt,
+                    &cid,
+                    "periodic",
+                    period.saturating_sub(Duration::from_millis(250)),
+                )
+                .await
+            };
+            if passed {
+                broadcast_count(rt, &cid).await;
+            } else if trailing {
+                self.with_entry(&cid, |e| e.changes.changed(Instant::now()));
+            }
         }
     }
+}
+
+/// The cluster-wide gate: true when this node sends the count for this interval. A store
+/// failure lets the broadcast through (a count too many beats a count missing).
+async fn gate(rt: &Runtime, cid: &str, which: &str, ttl: Duration) -> bool {
+    rt.store
+        .pass_gate(&crate::store::keys::count_gate(cid, which), ttl)
+        .await
+        .unwrap_or(true)
 }
 
 async fn broadcast_count(rt: &Runtime, cid: &str) {

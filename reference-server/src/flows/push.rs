@@ -19,7 +19,7 @@ use lcr_protocol::{ErrorCode, now_millis};
 
 use super::{Caller, FlowError, close};
 use crate::runtime::Runtime;
-use crate::store::LiveRun;
+use crate::store::{Lease, LiveRun};
 
 /// Handles `question:push_live`.
 pub async fn push_live(
@@ -93,6 +93,16 @@ async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowErr
         expires_at: started_at + i64::from(duration) * 1000,
         duration,
     };
+    // The countdown lease first, so no other node's watchdog takes the run in the instant
+    // between its keys appearing and this node's task starting (D16, D25).
+    rt.store
+        .timer_lease(
+            &run,
+            &rt.settings.node_id,
+            rt.settings.timer_lease,
+            Lease::Hold,
+        )
+        .await?;
     rt.store.start_question(&run, &meta).await?;
     rt.broadcast(
         conference_room(cid),

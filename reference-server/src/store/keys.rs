@@ -66,6 +66,22 @@ pub fn vote_lock(q: &str, u: &str) -> String {
 /// `results:pending` (Hash run → final result JSON; this implementation's, D23).
 pub const PENDING_RESULTS: &str = "results:pending";
 
+/// Open runs by conference (extension, D25): `conferenceId → questionId|startedAt|expiresAt|duration`,
+/// set by push and removed by close, so any node can find a run whose timer node died.
+pub const OPEN_RUNS: &str = "runs:open";
+
+/// The node running a question's countdown (extension, D16/D25): `nodeId|startedAt`, with a
+/// short TTL renewed while the countdown runs.
+pub fn timer_lease(q: &str) -> String {
+    format!("question:{q}:timer:lease")
+}
+
+/// Cluster-wide coalescing of `audience:count` broadcasts (extension, D11/D25): `which` is
+/// `change` or `periodic`; whoever sets it (NX, with the interval as TTL) broadcasts.
+pub fn count_gate(c: &str, which: &str) -> String {
+    format!("conference:{c}:count_gate:{which}")
+}
+
 /// The field of one run in [`PENDING_RESULTS`].
 pub fn pending_field(c: &str, q: &str, started_at: Millis) -> String {
     format!("{c}:{q}:{started_at}")

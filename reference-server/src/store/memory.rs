@@ -5,10 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role, now_millis};
 
+use super::Lease;
 use super::keys::PUSH_LOCK_TTL_MS;
 use super::{
     ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
@@ -42,6 +44,8 @@ struct State {
     questions: HashMap<String, Question>,
     user_conferences: HashMap<String, HashSet<String>>,
     pending: Vec<FinalRecord>,
+    open_runs: HashMap<String, LiveRun>,
+    gates: HashMap<String, std::time::Instant>,
 }
 
 #[derive(Default)]
@@ -251,6 +255,7 @@ impl RuntimeStore for MemoryStore {
     async fn start_question(&self, run: &LiveRun, meta: &QuestionMeta) -> StoreResult<()> {
         self.with(|s| {
             s.conf(&run.conference_id).live = Some(run.clone());
+            s.open_runs.insert(run.conference_id.clone(), run.clone());
             let q = s.questions.entry(run.question_id.clone()).or_default();
             q.meta = Some(meta.clone());
             q.counts = Some(Tally {
@@ -335,9 +340,12 @@ impl RuntimeStore for MemoryStore {
         Ok(self.with(|s| {
             let field =
                 super::keys::pending_field(&run.conference_id, &run.question_id, run.started_at);
-            let conf = s.conf(&run.conference_id);
             let is_run =
                 |l: &LiveRun| l.question_id == run.question_id && l.started_at == run.started_at;
+            if s.open_runs.get(&run.conference_id).is_some_and(is_run) {
+                s.open_runs.remove(&run.conference_id);
+            }
+            let conf = s.conf(&run.conference_id);
             // Same decision as close.lua: a live key that is another run means "already closed";
             // no live key (closed, or expired by its TTL) needs the counts to be unfrozen still.
             match conf.live_at(now) {
@@ -383,6 +391,31 @@ impl RuntimeStore for MemoryStore {
             );
             s.pending.push(record.clone());
             Some(record)
+        }))
+    }
+
+    async fn open_runs(&self) -> StoreResult<Vec<LiveRun>> {
+        Ok(self.with(|s| s.open_runs.values().cloned().collect()))
+    }
+
+    async fn timer_lease(&self, _: &LiveRun, _: &str, _: Duration, _: Lease) -> StoreResult<bool> {
+        Ok(true) // one node: it always holds every countdown
+    }
+
+    async fn release_timer_lease(&self, _: &LiveRun, _: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let now = std::time::Instant::now();
+        Ok(self.with(|s| {
+            s.gates.retain(|_, until| *until > now);
+            if s.gates.contains_key(key) {
+                false
+            } else {
+                s.gates.insert(key.to_owned(), now + ttl);
+                true
+            }
         }))
     }
 

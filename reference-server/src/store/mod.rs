@@ -12,6 +12,7 @@ pub mod memory;
 pub mod redis;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lcr_protocol::server::{QuestionLive, QuestionOption, VoteFinalResult};
@@ -214,11 +215,24 @@ impl FinalRecord {
     }
 }
 
+/// How [`RuntimeStore::timer_lease`] asks for the lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// Take it if free, renew it if this node holds it (the node running the countdown).
+    Hold,
+    /// Take it only if no node holds it (a node looking for orphaned countdowns).
+    Take,
+}
+
 /// The runtime state of spec §2. Every method is one atomic step.
 #[async_trait]
 pub trait RuntimeStore: Send + Sync + 'static {
     /// `"redis"` or `"memory"`.
     fn kind(&self) -> &'static str;
+    /// Whether other nodes share this store (so state changes can come from elsewhere).
+    fn shared(&self) -> bool {
+        false
+    }
     /// Whether the store answers (`/ready`).
     async fn ping(&self) -> StoreResult<()>;
 
@@ -288,6 +302,24 @@ pub trait RuntimeStore: Send + Sync + 'static {
         reason: CloseReason,
         closed_at: Millis,
     ) -> StoreResult<Option<FinalRecord>>;
+    /// Runs pushed live and not closed yet, whichever node pushed them (D25).
+    async fn open_runs(&self) -> StoreResult<Vec<LiveRun>>;
+    /// The countdown lease of `run` for `node_id` for `ttl` (D16, D25): true when this call
+    /// took it ([`Lease::Take`]: only if no node holds it) or took or renewed it
+    /// ([`Lease::Hold`]).
+    async fn timer_lease(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        ttl: Duration,
+        mode: Lease,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up, if `node_id` holds it, so another node takes over at once.
+    async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()>;
+    /// A cluster-wide gate: true for the first caller of `key` in each `ttl` window, false for
+    /// every other caller on any node until it expires.
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool>;
+
     /// Final results not yet confirmed written (D23), oldest first.
     async fn pending_results(&self) -> StoreResult<Vec<FinalRecord>>;
     /// The write of `record` is confirmed: drop it from pending and delete the run's vote keys

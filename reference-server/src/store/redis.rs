@@ -5,6 +5,7 @@
 //! server. Scripts are loaded by hash and reloaded transparently after a Redis restart.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::prelude::*;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
 use super::{
-    ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
+    ConferenceRuntime, FinalRecord, Lease, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
     StoreError, StoreResult, Tally, VoteOutcome,
 };
 
@@ -29,6 +30,7 @@ struct Scripts {
     close: Script,
     persisted: Script,
     unlock: Script,
+    lease: Script,
 }
 
 impl Scripts {
@@ -42,6 +44,7 @@ impl Scripts {
             close: Script::from_lua(include_str!("lua/close.lua")),
             persisted: Script::from_lua(include_str!("lua/persisted.lua")),
             unlock: Script::from_lua(include_str!("lua/unlock.lua")),
+            lease: Script::from_lua(include_str!("lua/lease.lua")),
         }
     }
 }
@@ -50,6 +53,7 @@ impl Scripts {
 pub struct RedisStore {
     pool: Pool,
     scripts: Scripts,
+    calls: Option<std::sync::Arc<crate::metrics::Histogram>>,
 }
 
 impl RedisStore {
@@ -70,7 +74,14 @@ impl RedisStore {
         Ok(RedisStore {
             pool,
             scripts: Scripts::new(),
+            calls: None,
         })
+    }
+
+    /// Times every script call (every atomic step of a flow) into `calls`.
+    pub fn timed_by(mut self, calls: std::sync::Arc<crate::metrics::Histogram>) -> Self {
+        self.calls = Some(calls);
+        self
     }
 
     /// The connection pool, for callers that need raw Redis (tests, the Socket.IO adapter).
@@ -84,9 +95,14 @@ impl RedisStore {
         keys: Vec<String>,
         args: Vec<Value>,
     ) -> StoreResult<R> {
-        Ok(script
+        let started = std::time::Instant::now();
+        let out = script
             .evalsha_with_reload(self.pool.next(), keys, args)
-            .await?)
+            .await;
+        if let Some(calls) = &self.calls {
+            calls.record(started.elapsed());
+        }
+        Ok(out?)
     }
 }
 
@@ -186,6 +202,10 @@ impl Snapshot {
 impl RuntimeStore for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -379,6 +399,7 @@ impl RuntimeStore for RedisStore {
                     keys::counts(q),
                     keys::voters(q),
                     keys::correct(q),
+                    keys::OPEN_RUNS.to_owned(),
                 ],
                 args,
             )
@@ -462,6 +483,82 @@ impl RuntimeStore for RedisStore {
         Ok(Tally { total, counts })
     }
 
+    async fn open_runs(&self) -> StoreResult<Vec<LiveRun>> {
+        let all: HashMap<String, String> = self.pool.next().hgetall(keys::OPEN_RUNS).await?;
+        let mut runs = Vec::with_capacity(all.len());
+        for (conference_id, v) in all {
+            let mut parts = v.split('|');
+            let (Some(q), Some(started), Some(expires), Some(duration)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt(
+                    keys::OPEN_RUNS,
+                    format!("field {conference_id}: {v}"),
+                ));
+            };
+            let num = |s: &str| -> StoreResult<i64> {
+                s.parse()
+                    .map_err(|_| corrupt(keys::OPEN_RUNS, format!("field {conference_id}: {v}")))
+            };
+            runs.push(LiveRun {
+                question_id: q.to_owned(),
+                started_at: num(started)?,
+                expires_at: num(expires)?,
+                duration: num(duration)? as u32,
+                conference_id,
+            });
+        }
+        Ok(runs)
+    }
+
+    async fn timer_lease(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        ttl: Duration,
+        mode: Lease,
+    ) -> StoreResult<bool> {
+        let held: i64 = self
+            .eval(
+                &self.scripts.lease,
+                vec![keys::timer_lease(&run.question_id)],
+                vec![
+                    node_id.into(),
+                    run.started_at.into(),
+                    (ttl.as_millis() as i64).into(),
+                    if mode == Lease::Take { "take" } else { "hold" }.into(),
+                ],
+            )
+            .await?;
+        Ok(held == 1)
+    }
+
+    async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()> {
+        let _: i64 = self
+            .eval(
+                &self.scripts.unlock,
+                vec![keys::timer_lease(&run.question_id)],
+                vec![format!("{node_id}|{}", run.started_at).into()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+        let set: Option<String> = self
+            .pool
+            .next()
+            .set(
+                key,
+                "1",
+                Some(Expiration::PX(ttl.as_millis() as i64)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn close_question(
         &self,
         run: &LiveRun,
@@ -480,6 +577,7 @@ impl RuntimeStore for RedisStore {
                     keys::correct(q),
                     keys::meta(q),
                     keys::PENDING_RESULTS.to_owned(),
+                    keys::OPEN_RUNS.to_owned(),
                 ],
                 vec![
                     q.as_str().into(),

@@ -116,6 +116,8 @@ pub enum Store {
 pub struct Env {
     pub server: Option<RunningServer>,
     pub redis: Option<RedisProcess>,
+    /// MongoDB (catalog and results), when the test asked for it.
+    pub mongo: Option<lcr_testkit::MongoProcess>,
     pub addr: SocketAddr,
     pub results_file: PathBuf,
     prefix: String,
@@ -129,7 +131,13 @@ impl Env {
     }
 
     pub async fn start_with(store: Store, tune: impl FnOnce(&mut Settings)) -> Env {
+        Env::start_full(store, false, tune).await
+    }
+
+    /// A server on `store`, with MongoDB as catalog and results sink when `mongo`.
+    pub async fn start_full(store: Store, mongo: bool, tune: impl FnOnce(&mut Settings)) -> Env {
         let redis = (store == Store::Redis).then(RedisProcess::start);
+        let mongo = mongo.then(lcr_testkit::MongoProcess::start);
         let n = ENV_COUNTER.fetch_add(1, Ordering::Relaxed);
         let results_file = std::env::temp_dir().join(format!(
             "lcr-test-{}-{n}-{}.jsonl",
@@ -144,12 +152,15 @@ impl Env {
                 pool_size: 4,
             };
         }
+        let config = config.on_mongo(mongo.as_ref().map(|m| m.url()).as_deref());
+        let mut config = config;
         tune(&mut config.settings);
         let server = start(config).await.expect("server starts");
         Env {
             addr: server.local_addr,
             server: Some(server),
             redis,
+            mongo,
             results_file,
             prefix: format!("t{n}x{}", lcr_protocol::now_millis() % 1_000_000),
         }
@@ -256,6 +267,22 @@ impl Env {
         assert_eq!(code, 200, "{body}");
     }
 
+    /// Another node on the same Redis (and MongoDB), D25.
+    pub async fn another_node(&self, node_id: &str) -> RunningServer {
+        let redis = self.redis.as_ref().expect("several nodes need Redis");
+        let mut config = ServerConfig::embedded(JWT_SECRET, ADMIN_TOKEN)
+            .on_redis(Some(&redis.url()))
+            .on_mongo(self.mongo.as_ref().map(|m| m.url()).as_deref());
+        config.results_file = self.results_file.clone();
+        config.settings.node_id = node_id.to_owned();
+        start(config).await.expect("second node starts")
+    }
+
+    /// Connects `user` with a valid token to the node at `url`.
+    pub async fn actor_at(&self, url: &str, user: &str) -> Actor {
+        actor_at(url, user).await
+    }
+
     /// Connects `user` with a valid token.
     pub async fn actor(&self, user: &str) -> Actor {
         let token = lcr_protocol::token::mint(JWT_SECRET, user, 3600).unwrap();
@@ -300,6 +327,18 @@ impl Drop for Env {
 }
 
 /// A standard question: options A–D, `correct` right.
+/// Connects `user` with a valid token to the server at `url`.
+pub async fn actor_at(url: &str, user: &str) -> Actor {
+    let token = lcr_protocol::token::mint(JWT_SECRET, user, 3600).unwrap();
+    let cfg = ClientConfig::new(url.to_owned()).auth(json!({ "token": token }));
+    let (client, events) = connect(&cfg).await.expect("connects");
+    Actor {
+        user: user.to_owned(),
+        client,
+        events,
+    }
+}
+
 pub fn question(id: &str, correct: &str) -> QuestionSpec {
     QuestionSpec {
         question_id: id.to_owned(),

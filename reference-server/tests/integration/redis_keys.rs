@@ -270,12 +270,14 @@ async fn a_timer_key_lost_early_still_closes_the_question_with_its_votes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_recovers_when_redis_restarts() {
-    let mut env = Env::start(Store::Redis).await;
+    // The catalog in MongoDB, the source of truth (a Redis-only catalog would be as durable
+    // as that Redis).
+    let mut env = Env::start_full(Store::Redis, true, |_| {}).await;
     let cid = env.active_conference("hana").await;
     let (_hana, _) = env.joined("hana", &cid).await;
     env.redis.as_mut().unwrap().restart();
     // A restarted Redis is empty: the conference comes back from the catalog, the scripts are
-    // loaded again, and the connection pool reconnects by itself.
+    // loaded again, the connection pool and the Socket.IO adapter reconnect by themselves.
     let mut ready = 0;
     for _ in 0..100 {
         ready = env.http("GET", "/ready", None, None).await.0;

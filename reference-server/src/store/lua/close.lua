@@ -1,8 +1,12 @@
 -- Close a run, spec 4.3, atomically: decide, freeze the counts into results:pending, end it.
 -- KEYS: 1 live_question, 2 timer, 3 votes:counts, 4 votes:correct, 5 question meta,
---       6 results:pending
+--       6 results:pending, 7 runs:open
 -- ARGV: 1 questionId, 2 startedAt, 3 closedAt, 4 reason, 5 pending field, 6 conferenceId
 -- Returns the frozen snapshot (JSON), or false when this run is already closed.
+-- Whatever the outcome, this run is closed once the script returns, so it leaves runs:open.
+local open = redis.call('HGET', KEYS[7], ARGV[6])
+local prefix = ARGV[1] .. '|' .. ARGV[2] .. '|'
+if open and string.sub(open, 1, #prefix) == prefix then redis.call('HDEL', KEYS[7], ARGV[6]) end
 local live = redis.call('HMGET', KEYS[1], 'questionId', 'startedAt')
 if live[1] then
   if live[1] ~= ARGV[1] or live[2] ~= ARGV[2] then return false end

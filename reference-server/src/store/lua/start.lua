@@ -1,5 +1,6 @@
 -- Push live, spec 4.1 steps 5-6, in one step.
--- KEYS: 1 question meta, 2 live_question, 3 timer, 4 votes:counts, 5 votes:users, 6 votes:correct
+-- KEYS: 1 question meta, 2 live_question, 3 timer, 4 votes:counts, 5 votes:users, 6 votes:correct,
+--       7 runs:open
 -- ARGV: 1 conferenceId, 2 questionId, 3 questionText, 4 options JSON, 5 correctOption,
 --       6 startedAt, 7 expiresAt, 8 duration, 9 meta TTL ms, 10 vote keys TTL ms,
 --       11.. option keys
@@ -23,4 +24,5 @@ end
 redis.call('HSET', KEYS[4], unpack(fields))
 redis.call('PEXPIRE', KEYS[4], ARGV[10])
 redis.call('SET', KEYS[6], 0, 'PX', ARGV[10])
+redis.call('HSET', KEYS[7], ARGV[1], ARGV[2] .. '|' .. ARGV[6] .. '|' .. ARGV[7] .. '|' .. ARGV[8])
 return 1

@@ -1,0 +1,81 @@
+//! What nodes tell each other besides room broadcasts (D25).
+//!
+//! Room broadcasts cross nodes through the Socket.IO Redis adapter. One more thing must reach
+//! every node: a conference ended, so each node forgets, for its own sockets, that they had
+//! joined it (spec §2.5 clears presence on end; a socket of another node must not go on voting
+//! or leaving as a member) and stops its audience counts. That travels on the Redis channel
+//! [`CHANNEL`]; on one node it is a direct call.
+
+use std::sync::Arc;
+
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::Runtime;
+
+/// The Redis pub/sub channel of cluster messages.
+pub const CHANNEL: &str = "lcr:cluster";
+
+/// A message between nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterMessage {
+    /// The node that sent it (a node ignores its own).
+    pub node: String,
+    /// The conference that ended.
+    pub conference_ended: String,
+}
+
+/// Sends cluster messages: on Redis, `PUBLISH`; on one node, nothing to send.
+#[derive(Clone, Default)]
+pub struct ClusterBus {
+    publisher: Option<Pool>,
+}
+
+impl ClusterBus {
+    /// A bus publishing through `pool`.
+    pub fn redis(pool: Pool) -> Self {
+        ClusterBus {
+            publisher: Some(pool),
+        }
+    }
+
+    /// Tells the other nodes that `conference_id` ended. The caller handles its own node.
+    pub async fn conference_ended(&self, node: &str, conference_id: &str) {
+        let Some(pool) = &self.publisher else { return };
+        let message = ClusterMessage {
+            node: node.to_owned(),
+            conference_ended: conference_id.to_owned(),
+        };
+        let payload = serde_json::to_string(&message).unwrap_or_default();
+        if let Err(e) = pool.next().publish::<i64, _, _>(CHANNEL, payload).await {
+            tracing::error!(conference = %conference_id, error = %e,
+                "other nodes not told that the conference ended");
+        }
+    }
+}
+
+/// Subscribes to [`CHANNEL`] with `client` and applies every other node's message to `rt`
+/// until the client closes. Resubscribes by itself after a reconnection.
+pub async fn listen(client: SubscriberClient, rt: Arc<Runtime>) -> Result<(), Error> {
+    let mut rx = client.message_rx();
+    client.init().await?;
+    client.subscribe(CHANNEL).await?;
+    let _resubscribe = client.manage_subscriptions();
+    tokio::spawn(async move {
+        while let Ok(message) = rx.recv().await {
+            let Some(text) = message.value.as_string() else {
+                continue;
+            };
+            match serde_json::from_str::<ClusterMessage>(&text) {
+                Ok(m) if m.node != rt.settings.node_id => {
+                    rt.conference_ended_here(&m.conference_ended).await;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "unreadable cluster message"),
+            }
+        }
+    });
+    Ok(())
+}

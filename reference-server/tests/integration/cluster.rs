@@ -1,0 +1,191 @@
+//! Several nodes on one Redis behave as one server (D25): broadcasts, presence, duplicate
+//! checks, locks and exactly one countdown per question cross nodes; when the node running a
+//! countdown dies, another one closes the question by `expiresAt + 2 s` (D16).
+
+use std::time::Duration;
+
+use lcr_protocol::event;
+use lcr_testkit::NodeProcess;
+use serde_json::Value;
+
+use crate::harness::{ADMIN_TOKEN, Env, JWT_SECRET, Store, actor_at, question};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_votes_and_results_cross_nodes() {
+    let env = Env::start(Store::Redis).await;
+    let node2 = env.another_node("node-2").await;
+    let cid = env.active_conference("hana").await;
+    let mut hana = env.actor("hana").await; // node 1
+    hana.join(&cid).await;
+    let mut ana = env.actor_at(&node2.url(), "ana").await; // node 2
+    let joined = ana.join(&cid).await;
+    assert_eq!(joined["audienceCount"], 1, "{joined}");
+    let seen = hana.expect(event::AUDIENCE_JOINED).await;
+    assert!(
+        seen["userId"] == "ana",
+        "host on node 1 hears the join on node 2: {seen}"
+    );
+    let count = hana.expect(event::AUDIENCE_COUNT).await;
+    assert_eq!(count["audienceCount"], 1);
+
+    hana.push(&cid, "q1", Some(30));
+    ana.expect(event::QUESTION_LIVE).await;
+    ana.vote(&cid, "q1", "B");
+    ana.expect(event::VOTE_ACCEPTED).await;
+    // The countdown runs on node 1; the vote was counted on node 2: vote:result still comes.
+    let result = hana.expect(event::VOTE_RESULT).await;
+    assert_eq!(result["optionCounts"]["B"], 1, "{result}");
+    let result = ana.expect(event::VOTE_RESULT).await;
+    assert_eq!(result["totalVotes"], 1, "{result}");
+
+    // The same user on the other node is a duplicate.
+    let mut ana_again = env.actor("ana").await; // node 1
+    ana_again.join(&cid).await;
+    ana_again.vote(&cid, "q1", "A");
+    ana_again.expect_rejected("duplicate").await;
+
+    hana.close_question(&cid, "q1");
+    let final_2 = ana.expect(event::VOTE_FINAL_RESULT).await;
+    let final_1 = hana.expect(event::VOTE_FINAL_RESULT).await;
+    assert_eq!(final_1, final_2);
+    assert_eq!(final_2["totalVotes"], 1);
+    node2.shutdown().await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_timer_stream_and_one_push_lock_across_nodes() {
+    let env = Env::start(Store::Redis).await;
+    let node2 = env.another_node("node-2").await;
+    let cid = env.active_conference("hana").await;
+    let mut hana1 = env.actor("hana").await;
+    hana1.join(&cid).await;
+    let mut hana2 = env.actor_at(&node2.url(), "hana").await;
+    hana2.join(&cid).await;
+    let mut ana = env.actor_at(&node2.url(), "ana").await;
+    ana.join(&cid).await;
+    // Both of the host's sockets push at once, one per node: the lock is global.
+    hana1.push(&cid, "q1", Some(3));
+    hana2.push(&cid, "q2", Some(3));
+    let live = ana.expect(event::QUESTION_LIVE).await;
+    let events = ana.drain(Duration::from_secs(5)).await;
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    let lives = names.iter().filter(|n| **n == event::QUESTION_LIVE).count();
+    let ticks: Vec<u64> = events
+        .iter()
+        .filter(|e| e.name == event::QUESTION_TIMER_UPDATE)
+        .map(|e| e.data["timeRemaining"].as_u64().unwrap_or(0))
+        .collect();
+    // Either both pushes ran one after the other (lock released in between: the first run is
+    // replaced, D14) or the second was refused; never two countdowns at once.
+    if lives == 0 {
+        assert_eq!(ticks, vec![2, 1], "exactly one timer stream: {names:?}");
+        let closed = events
+            .iter()
+            .find(|e| e.name == event::QUESTION_CLOSED)
+            .expect("closed");
+        assert_eq!(closed.data["questionId"], live["questionId"]);
+        assert_eq!(closed.data["reason"], "timeout");
+    } else {
+        assert!(
+            ticks.windows(2).all(|w| w[0] > w[1] || w[1] == 2),
+            "one stream per run: {ticks:?}"
+        );
+    }
+    node2.shutdown().await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_a_conference_on_one_node_frees_sockets_on_every_node() {
+    let env = Env::start(Store::Redis).await;
+    let node2 = env.another_node("node-2").await;
+    let cid = env.active_conference("hana").await;
+    let mut ana = env.actor_at(&node2.url(), "ana").await;
+    ana.join(&cid).await;
+    env.end(&cid).await; // through node 1's Control API
+    let ended = ana.expect_received(event::CONFERENCE_STATUS_CHANGED).await;
+    let ended_at = ended.at;
+    let ended = ended.data;
+    assert_eq!(ended["status"], "ENDED");
+    assert_eq!(ended["conferenceId"], cid.as_str());
+    // Node 2 forgot that ana's socket had joined: her vote is not an audience vote any more.
+    ana.vote(&cid, "q1", "A");
+    ana.expect_rejected("not_audience").await;
+    // And she no longer hears the room: no periodic count (every 5 s while members remain).
+    let heard = ana.drain(Duration::from_secs(6)).await;
+    let after_end: Vec<&str> = heard
+        .iter()
+        .filter(|r| r.at > ended_at)
+        .map(|r| r.name.as_str())
+        .filter(|n| *n != event::VOTE_REJECTED)
+        .collect();
+    assert!(
+        after_end.is_empty(),
+        "nothing from the ended conference's room: {after_end:?}"
+    );
+    node2.shutdown().await;
+    env.shutdown().await;
+}
+
+fn node_env(redis_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("JWT_SECRET", JWT_SECRET.to_owned()),
+        ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+        ("REDIS_URL", redis_url.to_owned()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_countdown_is_closed_by_another_node() {
+    let redis = crate::harness::RedisProcess::start();
+    let env_vars = node_env(&redis.url());
+    let env_refs: Vec<(&str, &str)> = env_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_reference-server"));
+    let mut node1 = NodeProcess::start(bin, "node-1", &env_refs).expect("node 1");
+    let node2 = NodeProcess::start(bin, "node-2", &env_refs).expect("node 2");
+
+    let cid = format!("failover-{}", lcr_protocol::now_millis());
+    let spec = lcr_protocol::admin::ConferenceSpec {
+        host_user_id: "hana".into(),
+        status: Some(lcr_protocol::ConferenceStatus::Active),
+        questions: vec![question(&format!("{cid}-q1"), "A")],
+    };
+    let body = serde_json::to_string(&spec).unwrap();
+    let addr: std::net::SocketAddr = node1.url().trim_start_matches("http://").parse().unwrap();
+    let (code, answer) = crate::harness::http(
+        addr,
+        "PUT",
+        &lcr_protocol::admin::conference_path(&cid),
+        Some(ADMIN_TOKEN),
+        Some(body),
+    )
+    .await;
+    assert_eq!(code, 200, "{answer}");
+
+    let mut hana = actor_at(&node1.url(), "hana").await;
+    hana.join(&cid).await;
+    let mut ana = actor_at(&node2.url(), "ana").await;
+    ana.join(&cid).await;
+    let qid = format!("{cid}-q1");
+    hana.push(&cid, &qid, Some(4));
+    let live = ana.expect(event::QUESTION_LIVE).await;
+    ana.vote(&cid, &qid, "A");
+    ana.expect(event::VOTE_ACCEPTED).await;
+    node1.kill(); // SIGKILL: the countdown's node dies without a word
+    let expires_at = live["expiresAt"].as_i64().unwrap();
+    let closed = ana.expect_received(event::QUESTION_CLOSED).await;
+    let closed_at = closed.at;
+    assert_eq!(closed.data["reason"], "timeout", "{}", closed.data);
+    assert!(
+        closed_at <= expires_at + 2000,
+        "closed by expiresAt + 2 s (D16): {} ms late",
+        closed_at - expires_at
+    );
+    let final_result: Value = ana.expect(event::VOTE_FINAL_RESULT).await;
+    assert_eq!(
+        final_result["totalVotes"], 1,
+        "the vote counted before the crash is kept"
+    );
+    drop(node2);
+}
