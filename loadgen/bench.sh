@@ -8,6 +8,9 @@
 # With STORE=memory and SERVERS>1 the servers share nothing, so each gets its own run of the
 # generator (separate conferences); with redis they share one Redis and the generator spreads
 # one conference's voters over them (this needs the Socket.IO Redis adapter to fan out).
+# SERVER_ARGS="..." is added to every server's command line (e.g. --result-interval-ms 1000).
+# KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
+# is killed with SIGKILL (a crash); pass --reconnect so its voters come back on another node.
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +23,9 @@ trap cleanup EXIT
 redis_args=()
 if [ "$store" = redis ]; then
   rport=$(free_port)
-  redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxclients 100000 >/dev/null &
+  # Redis is every node's shared dependency (in production it has a machine of its own): on
+  # one box it runs at a higher priority than the nodes and the generator.
+  nice -n -10 redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxclients 100000 >/dev/null &
   pids+=($!)
   until redis-cli -p "$rport" ping >/dev/null 2>&1; do sleep 0.1; done
   redis_args=(--redis-url "redis://127.0.0.1:$rport")
@@ -29,7 +34,8 @@ targets=(); spids=()
 for i in $(seq 1 "$servers"); do
   port=$(free_port)
   JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG=warn "$bin/reference-server" \
-    --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" &
+    --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" \
+    --node-id "bench-node-$i" ${SERVER_ARGS:-} &
   pids+=($!); spids+=($!); targets+=("http://127.0.0.1:$port")
   until curl -sf "127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
 done
@@ -50,4 +56,14 @@ if [ "$store" = memory ] && [ "$servers" -gt 1 ]; then
 fi
 args=(); for t in "${targets[@]}"; do args+=(--target "$t"); done
 for p in "${spids[@]}"; do args+=(--server-pid "$p"); done
+if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
+  victim=${spids[$(( KILL_NODE - 1 ))]}
+  (
+    until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
+    sleep "${KILL_DELAY:-5}"
+    echo "bench: killing node $KILL_NODE (pid $victim) with SIGKILL at $(date +%T.%N)" >&2
+    kill -KILL "$victim"
+  ) &
+  pids+=($!)
+fi
 "$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@"

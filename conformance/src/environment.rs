@@ -97,6 +97,16 @@ impl Controls {
         }
     }
 
+    /// Stops the nodes the suite started (the target lives in a static, which is never
+    /// dropped, so this is called before the process exits).
+    pub fn stop_owned_nodes(&self) {
+        if let NodeControl::Owned(nodes) = &self.nodes {
+            for node in nodes.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+                node.terminate();
+            }
+        }
+    }
+
     /// Makes MongoDB unreachable.
     pub async fn mongo_down(&self) -> Result<(), String> {
         shell(&self.mongo.as_ref().ok_or("no --mongo-down-cmd")?.down).await

@@ -304,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(server) = embedded {
         server.shutdown().await;
     }
+    Target::get().controls.stop_owned_nodes();
     if failed || report.summary.failed > 0 {
         std::process::exit(1);
     }

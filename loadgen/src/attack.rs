@@ -212,6 +212,8 @@ pub async fn run(
         })
     };
 
+    // Goose refuses a default increase rate next to an explicit --increase-time.
+    let ramp_given = goose.increase_time.is_some();
     let mut attack = GooseAttack::initialize_with_config(goose)?;
     if plan.hosts() {
         attack = attack.register_scenario(
@@ -220,18 +222,21 @@ pub async fn run(
                 .register_transaction(transaction!(host_transaction).set_name("host")),
         );
     }
-    let attack = attack
+    let mut attack = attack
         .register_scenario(
             scenario!("voters")
                 .set_weight(batches.max(1))?
                 .register_transaction(transaction!(voters_transaction).set_name("voter batch")),
         )
         .set_default(GooseDefault::Host, plan.targets[0].as_str())?
-        .set_default(GooseDefault::Users, users)?
-        .set_default(
+        .set_default(GooseDefault::Users, users)?;
+    if !ramp_given {
+        attack = attack.set_default(
             GooseDefault::IncreaseRate,
             format!("{}", (2000 / plan.batch_size).max(1)).as_str(),
-        )?
+        )?;
+    }
+    let attack = attack
         .set_default(GooseDefault::Iterations, 1)?
         .set_default(GooseDefault::ReportFile, goose_report.as_str())?;
     let metrics = attack.execute().await;

@@ -242,9 +242,10 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         };
         done = on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
     }
-    // The last final result can overtake the answer to a vote sent just before the close:
-    // give outstanding answers a few seconds before counting them as never answered.
-    let grace = (Instant::now() + Duration::from_secs(5)).min(end + Duration::from_secs(5));
+    // The last final result can overtake the answer to a vote sent just before the close (on
+    // a saturated box by several seconds): give outstanding answers 20 s before counting them
+    // as never answered.
+    let grace = (Instant::now() + Duration::from_secs(20)).min(end + Duration::from_secs(20));
     while questions.values().any(|q| q.answers < q.sent) {
         match tokio::time::timeout_at(grace.into(), events.next()).await {
             Ok(Some(r)) => {

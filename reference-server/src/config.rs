@@ -47,6 +47,11 @@ pub struct Cli {
     /// The rate-limit window in seconds (D24).
     #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_limit_window_secs: u64,
+    /// How long a node's hold on a question's countdown lasts unless renewed (renewed every
+    /// third of it). When a node dies, another takes its countdowns over within this (D16: keep
+    /// it ≤ 1500 for a close by expiresAt + 2 s); longer survives heavier overload.
+    #[arg(long, env = "TIMER_LEASE_MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(300..=60_000))]
+    pub timer_lease_ms: u64,
     /// This node's name in logs, metrics and timer leases; must differ between the nodes of one
     /// Redis (default: the host name and the port).
     #[arg(long, env = "NODE_ID")]
@@ -111,6 +116,7 @@ impl Cli {
             result_interval: Duration::from_millis(self.result_interval_ms),
             rate_limit_events: self.rate_limit_events,
             rate_limit_window: Duration::from_secs(self.rate_limit_window_secs),
+            timer_lease: Duration::from_millis(self.timer_lease_ms),
             node_id: self
                 .node_id
                 .unwrap_or_else(|| format!("{}-{}", host_name(), self.bind.port())),

@@ -209,7 +209,12 @@ fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError>
     config.version = fred::types::RespVersion::RESP3;
     fred::prelude::Builder::from_config(config)
         .with_connection_config(|c| c.connection_timeout = Duration::from_secs(5))
-        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
+        .with_performance_config(|p| {
+            p.default_command_timeout = Duration::from_secs(5);
+            // Pub/sub messages wait here for the adapter's task; fred's default (32) drops
+            // cross-node broadcasts ("lagged") under a burst.
+            p.broadcast_channel_capacity = 1 << 16;
+        })
         .set_policy(fred::prelude::ReconnectPolicy::new_exponential(
             0, 100, 5_000, 2,
         ))
@@ -296,7 +301,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             let client = subscriber(url)?;
             let adapter = RedisAdapterCtr::new_with_fred_config(
                 client.clone(),
-                RedisAdapterConfig::new().with_prefix("lcr-socket.io"),
+                // A deep buffer: a burst of cross-node broadcasts (100k joins) must wait, not
+                // be dropped (the driver drops what does not fit).
+                RedisAdapterConfig::new()
+                    .with_prefix("lcr-socket.io")
+                    .with_stream_buffer(1 << 16),
             )
             .await
             .map_err(|e| cluster_err(&e))?;

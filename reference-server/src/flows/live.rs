@@ -27,7 +27,7 @@ use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::server::{QuestionTimerUpdate, VoteResult};
 use lcr_protocol::{CloseReason, Millis, now_millis};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep_until, timeout};
 
 use super::close::close_run;
 use crate::runtime::Runtime;
@@ -138,6 +138,10 @@ impl LiveRegistry {
         self.map().len()
     }
 }
+
+/// The longest the countdown task waits for a store check (timer key, lease, counts) before it
+/// goes on without the answer: under overload a slow Redis delays results, never ticks.
+const STORE_BUDGET: Duration = Duration::from_millis(300);
 
 /// The tokio instant at which the wall clock reads `at`.
 fn instant_at(at: Millis) -> Instant {
@@ -251,7 +255,8 @@ async fn drive(
                 break;
             }
             _ = sleep_until(next_tick.unwrap_or(far)), if next_tick.is_some() => {
-                match rt.store.timer_running(&run).await {
+                // A slow store must not hold the countdown back: past the budget, tick on.
+                match timeout(STORE_BUDGET, rt.store.timer_running(&run)).await.unwrap_or(Ok(true)) {
                     Ok(false) => {
                         // Closed elsewhere (then this finds nothing to do) or the key vanished
                         // early: either way the run ends here with its result.
@@ -271,7 +276,8 @@ async fn drive(
                 k += 1;
             }
             _ = sleep_until(renew_at) => {
-                match rt.store.timer_lease(&run, node, lease_ttl, Lease::Hold).await {
+                let renewal = rt.store.timer_lease(&run, node, lease_ttl, Lease::Hold);
+                match timeout(STORE_BUDGET, renewal).await.unwrap_or(Ok(true)) {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
@@ -293,7 +299,7 @@ async fn drive(
             }
             _ = sleep_until(poll_at), if shared => {
                 poll_at = Instant::now() + rt.settings.result_interval;
-                if let Ok(tally) = rt.store.tally(&run.question_id, &keys).await
+                if let Ok(Ok(tally)) = timeout(STORE_BUDGET, rt.store.tally(&run.question_id, &keys)).await
                     && tally.total != published_total
                     && results.changed(Instant::now())
                 {

@@ -66,7 +66,9 @@ impl RedisStore {
                 c.connection_timeout = std::time::Duration::from_secs(5);
             })
             .with_performance_config(|p| {
-                p.default_command_timeout = std::time::Duration::from_secs(5);
+                // Long enough that an overloaded Redis answers late rather than leaving a flow
+                // unsure whether its script ran (a vote counted, yet answered TIMEOUT).
+                p.default_command_timeout = std::time::Duration::from_secs(15);
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
             .build_pool(size.max(1))?;
