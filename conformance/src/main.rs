@@ -219,6 +219,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let node_count = target.nodes.len();
     Target::install(target)?;
+    // The target lives in a static, never dropped: stop the nodes we started on every way out.
+    struct StopNodes;
+    impl Drop for StopNodes {
+        fn drop(&mut self) {
+            if let Some(t) = Target::installed() {
+                t.controls.stop_owned_nodes();
+            }
+        }
+    }
+    let stop_nodes = StopNodes;
     eprintln!(
         "conformance: target {url}{}, {node_count} node(s); {}",
         if embedded.is_some() {
@@ -304,7 +314,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(server) = embedded {
         server.shutdown().await;
     }
-    Target::get().controls.stop_owned_nodes();
+    drop(stop_nodes);
     if failed || report.summary.failed > 0 {
         std::process::exit(1);
     }

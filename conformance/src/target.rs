@@ -105,6 +105,11 @@ impl Target {
             .map_err(|_| TargetError::AlreadySet)
     }
 
+    /// The installed target, if any.
+    pub fn installed() -> Option<Arc<Target>> {
+        TARGET.get().cloned()
+    }
+
     /// The installed target.
     pub fn get() -> Arc<Target> {
         TARGET

@@ -435,7 +435,12 @@ fn on_event(
                     });
                 } else {
                     let reason = r.data["reason"].as_str().unwrap_or("?").to_owned();
+                    let unknown = q.resent && q.accepted == 0 && reason == "question_closed";
+                    let option = q.option.to_owned();
                     sink.rec.question(qid, |t| {
+                        if unknown {
+                            *t.unknown_after_reconnect.entry(option).or_default() += 1;
+                        }
                         *t.rejected_by_reason.entry(reason).or_default() += 1
                     });
                 }

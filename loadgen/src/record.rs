@@ -73,6 +73,11 @@ pub struct QuestionTally {
     /// earlier `vote:accepted` received: counted before the connection died (`--reconnect`).
     #[serde(default)]
     pub accepted_before_reconnect: u64,
+    /// Votes sent again after a reconnection that found the question closed: whether the first
+    /// send was counted cannot be known, so the final count may exceed the accepted count by
+    /// these, option by option.
+    #[serde(default)]
+    pub unknown_after_reconnect: BTreeMap<String, u64>,
     /// The final result's option counts (every voter must see the same).
     pub final_counts: Option<BTreeMap<String, u64>>,
     /// The final result's totalVotes.
@@ -516,6 +521,9 @@ impl Snapshot {
                 e.votes_sent += t.votes_sent;
                 e.votes_unanswered += t.votes_unanswered;
                 e.accepted_before_reconnect += t.accepted_before_reconnect;
+                for (k, v) in &t.unknown_after_reconnect {
+                    *e.unknown_after_reconnect.entry(k.clone()).or_default() += v;
+                }
                 match (&e.final_counts, &t.final_counts) {
                     (None, Some(c)) => {
                         e.final_counts = Some(c.clone());

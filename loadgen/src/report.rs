@@ -181,11 +181,15 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
                         t.accepted_by_option.get(k).copied().unwrap_or(0),
                         fin.get(k).copied().unwrap_or(0),
                     );
-                    if a != f {
+                    let unknown = t.unknown_after_reconnect.get(k).copied().unwrap_or(0);
+                    if f < a || f > a + unknown {
                         problems.push(format!("option {k}: {a} accepted but final count {f}"));
                     }
                 }
-                if t.final_total != Some(accepted) {
+                let unknown: u64 = t.unknown_after_reconnect.values().sum();
+                if t.final_total
+                    .is_none_or(|f| f < accepted || f > accepted + unknown)
+                {
                     problems.push(format!(
                         "{accepted} accepted but final totalVotes {:?}",
                         t.final_total
@@ -225,6 +229,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
             "rejectedByReason": t.rejected_by_reason, "votesSent": t.votes_sent,
             "timerUpdatesMissed": missed_timers, "duplicatesSent": t.duplicates_sent,
             "acceptedBeforeReconnect": t.accepted_before_reconnect,
+            "unknownAfterReconnect": t.unknown_after_reconnect.values().sum::<u64>(),
             "ok": problems.is_empty(),
         }));
     }

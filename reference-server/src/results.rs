@@ -174,8 +174,28 @@ impl ResultSink for MongoSink {
         {
             Ok(_) => Ok(()),
             Err(e) if crate::mongo::is_duplicate_key(&e) => {
-                tracing::info!(question = %record.question_id,
-                    "a newer run of this question is stored already; this result is superseded");
+                // Another document holds the question: keep it only if it is a newer run.
+                let key =
+                    doc! {"conferenceId": &record.conference_id, "questionId": &record.question_id};
+                let stored = self
+                    .db
+                    .timed(analytics.find_one(key.clone()))
+                    .await
+                    .map_err(backend)?;
+                let newer = stored
+                    .as_ref()
+                    .and_then(|d| d.get_datetime("startedAt").ok())
+                    .is_some_and(|t| t.timestamp_millis() > record.started_at);
+                if newer {
+                    tracing::info!(question = %record.question_id,
+                        "a newer run of this question is stored already; this result is superseded");
+                } else {
+                    // Written by something else, without a usable startedAt: ours replaces it.
+                    self.db
+                        .timed(analytics.replace_one(key, Self::document(record)))
+                        .await
+                        .map_err(backend)?;
+                }
                 Ok(())
             }
             Err(e) => Err(backend(e)),

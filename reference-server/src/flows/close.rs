@@ -61,6 +61,18 @@ pub async fn close_open_run(rt: &Runtime, cid: &str) -> Result<(), StoreError> {
     if let Some(expired) = rt.live.current(cid) {
         close_live(rt, &expired, CloseReason::Timeout).await?;
     }
+    // With several nodes the expired run's countdown may be on a node that just died, before
+    // any node took it over: the open-runs registry still names it (D25).
+    if rt.store.shared()
+        && let Some(orphan) = rt
+            .store
+            .open_runs()
+            .await?
+            .into_iter()
+            .find(|r| r.conference_id == cid)
+    {
+        close_live(rt, &orphan, CloseReason::Timeout).await?;
+    }
     Ok(())
 }
 

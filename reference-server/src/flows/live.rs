@@ -228,6 +228,8 @@ async fn drive(
     let node = rt.settings.node_id.as_str();
     let lease_ttl = rt.settings.timer_lease;
     let mut renew_at = Instant::now();
+    // When the store last confirmed this node's lease (the push took it just before).
+    let mut confirmed = Instant::now();
     // Votes counted on other nodes are seen by reading the counts every result interval.
     let shared = rt.store.shared();
     let mut poll_at = Instant::now() + rt.settings.result_interval;
@@ -277,24 +279,42 @@ async fn drive(
             }
             _ = sleep_until(renew_at) => {
                 let renewal = rt.store.timer_lease(&run, node, lease_ttl, Lease::Hold);
-                match timeout(STORE_BUDGET, renewal).await.unwrap_or(Ok(true)) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                match timeout(STORE_BUDGET, renewal).await {
+                    Ok(Ok(true)) => confirmed = Instant::now(),
+                    Ok(Ok(false)) => {
                         tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
                         rt.live.finished(&run);
                         return;
                     }
-                    Err(e) => tracing::warn!(error = %e, "timer lease not renewed; ticking on"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "timer lease not renewed; ticking on"),
+                    Err(_) => tracing::debug!("timer lease renewal slow; ticking on"),
+                }
+                // Unconfirmed for a whole TTL: another node may hold it now. Two countdowns
+                // must never tick at once (D16), so this one stops; whoever holds the lease, or
+                // takes it next, ends the run.
+                if confirmed.elapsed() > lease_ttl {
+                    tracing::warn!(question = %run.question_id,
+                        "timer lease unconfirmed for a whole TTL; leaving the countdown to the cluster");
+                    rt.live.finished(&run);
+                    return;
                 }
                 renew_at = Instant::now() + lease_ttl / 3;
             }
             _ = votes.notified() => {
                 if results.changed(Instant::now()) {
+                    if closed_elsewhere(&rt, &run).await {
+                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                        break;
+                    }
                     published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
                 }
             }
             _ = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
                 results.emitted(Instant::now());
+                if closed_elsewhere(&rt, &run).await {
+                    close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                    break;
+                }
                 published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
             }
             _ = sleep_until(poll_at), if shared => {
@@ -303,6 +323,10 @@ async fn drive(
                     && tally.total != published_total
                     && results.changed(Instant::now())
                 {
+                    if closed_elsewhere(&rt, &run).await {
+                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                        break;
+                    }
                     published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
                 }
             }
@@ -347,11 +371,13 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
                 Ok(Some(meta)) => meta,
                 _ => {
                     tracing::error!(question = %run.question_id, "open run without metadata");
+                    let _ = rt.store.release_timer_lease(&run, node).await;
                     continue;
                 }
             },
             Err(e) => {
                 tracing::warn!(error = %e, "question metadata unreadable");
+                let _ = rt.store.release_timer_lease(&run, node).await;
                 continue;
             }
         };
@@ -360,6 +386,15 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
         rt.metrics.timer_takeover();
         rt.live.start(rt, run, meta);
     }
+}
+
+/// Whether another node closed the run (several nodes only; a slow store says no).
+async fn closed_elsewhere(rt: &Runtime, run: &LiveRun) -> bool {
+    rt.store.shared()
+        && matches!(
+            timeout(STORE_BUDGET, rt.store.timer_running(run)).await,
+            Ok(Ok(false))
+        )
 }
 
 /// Closes the run, retrying (0.1 s doubling to 5 s) while the store fails, so a passing Redis

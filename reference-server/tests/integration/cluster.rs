@@ -189,3 +189,56 @@ async fn a_dead_nodes_countdown_is_closed_by_another_node() {
     );
     drop(node2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_right_after_the_countdown_node_died_first_closes_the_orphaned_run() {
+    let redis = crate::harness::RedisProcess::start();
+    let env_vars = node_env(&redis.url());
+    let env_refs: Vec<(&str, &str)> = env_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_reference-server"));
+    let mut node1 = NodeProcess::start(bin, "node-1", &env_refs).expect("node 1");
+    let node2 = NodeProcess::start(bin, "node-2", &env_refs).expect("node 2");
+    let cid = format!("orphan-{}", lcr_protocol::now_millis());
+    let (q1, q2) = (format!("{cid}-q1"), format!("{cid}-q2"));
+    let spec = lcr_protocol::admin::ConferenceSpec {
+        host_user_id: "hana".into(),
+        status: Some(lcr_protocol::ConferenceStatus::Active),
+        questions: vec![question(&q1, "A"), question(&q2, "B")],
+    };
+    let addr: std::net::SocketAddr = node2.url().trim_start_matches("http://").parse().unwrap();
+    let path = lcr_protocol::admin::conference_path(&cid);
+    let body = serde_json::to_string(&spec).unwrap();
+    let (code, answer) =
+        crate::harness::http(addr, "PUT", &path, Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(code, 200, "{answer}");
+
+    let mut hana = actor_at(&node1.url(), "hana").await;
+    hana.join(&cid).await;
+    let mut ana = actor_at(&node2.url(), "ana").await;
+    ana.join(&cid).await;
+    hana.push(&cid, &q1, Some(3));
+    let live = ana.expect(event::QUESTION_LIVE).await;
+    ana.vote(&cid, &q1, "A");
+    ana.expect(event::VOTE_ACCEPTED).await;
+    let expires_at = live["expiresAt"].as_i64().unwrap();
+    // Node 1 dies just before the expiry; its lease outlives the live key by about a second.
+    let wait = |at: i64| Duration::from_millis((at - lcr_protocol::now_millis()).max(0) as u64);
+    tokio::time::sleep(wait(expires_at - 300)).await;
+    node1.kill();
+    tokio::time::sleep(wait(expires_at + 100)).await;
+    // The host comes back on node 2 and pushes the next question before any takeover.
+    let mut hana2 = actor_at(&node2.url(), "hana").await;
+    hana2.join(&cid).await;
+    hana2.push(&cid, &q2, Some(30));
+    let closed = ana.expect(event::QUESTION_CLOSED).await;
+    assert_eq!(closed["questionId"], q1.as_str(), "{closed}");
+    let final_result = ana.expect(event::VOTE_FINAL_RESULT).await;
+    assert_eq!(final_result["questionId"], q1.as_str());
+    assert_eq!(
+        final_result["totalVotes"], 1,
+        "the orphaned run keeps its vote"
+    );
+    let next = ana.expect(event::QUESTION_LIVE).await;
+    assert_eq!(next["questionId"], q2.as_str());
+    drop(node2);
+}
