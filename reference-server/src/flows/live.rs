@@ -227,9 +227,11 @@ async fn drive(
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
     let node = rt.settings.node_id.as_str();
     let lease_ttl = rt.settings.timer_lease;
-    let mut renew_at = Instant::now();
-    // When the store last confirmed this node's lease (the push took it just before).
-    let mut confirmed = Instant::now();
+    // The lease is renewed by a task of its own, so a slow store delays neither the ticks nor
+    // the renewals; the countdown only reads what the renewals found.
+    let lease = Arc::new(LeaseState::new());
+    let renewer = tokio::spawn(renew_lease(rt.clone(), run.clone(), lease.clone()));
+    let mut check_at = Instant::now() + lease_ttl / 3;
     // Votes counted on other nodes are seen by reading the counts every result interval.
     let shared = rt.store.shared();
     let mut poll_at = Instant::now() + rt.settings.result_interval;
@@ -277,28 +279,20 @@ async fn drive(
                 }).await;
                 k += 1;
             }
-            _ = sleep_until(renew_at) => {
-                let renewal = rt.store.timer_lease(&run, node, lease_ttl, Lease::Hold);
-                match timeout(STORE_BUDGET, renewal).await {
-                    Ok(Ok(true)) => confirmed = Instant::now(),
-                    Ok(Ok(false)) => {
-                        tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
-                        rt.live.finished(&run);
-                        return;
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = %e, "timer lease not renewed; ticking on"),
-                    Err(_) => tracing::debug!("timer lease renewal slow; ticking on"),
+            _ = sleep_until(check_at) => {
+                check_at = Instant::now() + lease_ttl / 3;
+                if lease.lost() {
+                    tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
+                    break;
                 }
                 // Unconfirmed for a whole TTL: another node may hold it now. Two countdowns
                 // must never tick at once (D16), so this one stops; whoever holds the lease, or
                 // takes it next, ends the run.
-                if confirmed.elapsed() > lease_ttl {
+                if lease.unconfirmed_for() > lease_ttl {
                     tracing::warn!(question = %run.question_id,
                         "timer lease unconfirmed for a whole TTL; leaving the countdown to the cluster");
-                    rt.live.finished(&run);
-                    return;
+                    break;
                 }
-                renew_at = Instant::now() + lease_ttl / 3;
             }
             _ = votes.notified() => {
                 if results.changed(Instant::now()) {
@@ -332,9 +326,70 @@ async fn drive(
             }
         }
     }
+    renewer.abort();
     rt.live.finished(&run);
-    if let Err(e) = rt.store.release_timer_lease(&run, node).await {
+    if !lease.lost()
+        && let Err(e) = rt.store.release_timer_lease(&run, node).await
+    {
         tracing::debug!(error = %e, "timer lease not released; it expires by itself");
+    }
+}
+
+/// What the lease renewals of one countdown found.
+struct LeaseState {
+    created: std::time::Instant,
+    /// Milliseconds after `created` of the last confirmed renewal.
+    confirmed_ms: std::sync::atomic::AtomicU64,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl LeaseState {
+    fn new() -> Self {
+        LeaseState {
+            created: std::time::Instant::now(),
+            confirmed_ms: std::sync::atomic::AtomicU64::new(0),
+            lost: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// A renewal asked at `asked` succeeded: the lease holds for a TTL from then at least.
+    fn confirm(&self, asked: std::time::Instant) {
+        let ms = asked.saturating_duration_since(self.created).as_millis() as u64;
+        self.confirmed_ms
+            .fetch_max(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn unconfirmed_for(&self) -> Duration {
+        let ms = self.confirmed_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.created
+            .elapsed()
+            .saturating_sub(Duration::from_millis(ms))
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Renews the countdown lease every third of its TTL until aborted; records each answer.
+async fn renew_lease(rt: Arc<Runtime>, run: LiveRun, lease: Arc<LeaseState>) {
+    let ttl = rt.settings.timer_lease;
+    loop {
+        let asked = std::time::Instant::now();
+        match rt
+            .store
+            .timer_lease(&run, &rt.settings.node_id, ttl, Lease::Hold)
+            .await
+        {
+            // The lease runs from when Redis ran the script, at or after `asked`.
+            Ok(true) => lease.confirm(asked),
+            Ok(false) => {
+                lease.lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "timer lease not renewed; retrying"),
+        }
+        tokio::time::sleep_until((asked + ttl / 3).into()).await;
     }
 }
 

@@ -52,6 +52,9 @@ impl Scripts {
 /// Runtime state in Redis 7, shared by every node given the same URL.
 pub struct RedisStore {
     pool: Pool,
+    /// A connection of its own for countdown control (leases, timer checks, open runs), so it
+    /// never waits behind the votes and joins pipelined on the pool's connections.
+    control: Client,
     scripts: Scripts,
     calls: Option<std::sync::Arc<crate::metrics::Histogram>>,
 }
@@ -61,6 +64,16 @@ impl RedisStore {
     /// the first connection. Reconnects by itself afterwards.
     pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
         let config = Config::from_url(url)?;
+        let control = Builder::from_config(config.clone())
+            .with_connection_config(|c| {
+                c.connection_timeout = std::time::Duration::from_secs(5);
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = std::time::Duration::from_secs(15);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .build()?;
+        control.init().await?;
         let pool = Builder::from_config(config)
             .with_connection_config(|c| {
                 c.connection_timeout = std::time::Duration::from_secs(5);
@@ -75,6 +88,7 @@ impl RedisStore {
         pool.init().await?;
         Ok(RedisStore {
             pool,
+            control,
             scripts: Scripts::new(),
             calls: None,
         })
@@ -97,10 +111,18 @@ impl RedisStore {
         keys: Vec<String>,
         args: Vec<Value>,
     ) -> StoreResult<R> {
+        self.eval_on(self.pool.next(), script, keys, args).await
+    }
+
+    async fn eval_on<R: FromValue>(
+        &self,
+        client: &Client,
+        script: &Script,
+        keys: Vec<String>,
+        args: Vec<Value>,
+    ) -> StoreResult<R> {
         let started = std::time::Instant::now();
-        let out = script
-            .evalsha_with_reload(self.pool.next(), keys, args)
-            .await;
+        let out = script.evalsha_with_reload(client, keys, args).await;
         if let Some(calls) = &self.calls {
             calls.record(started.elapsed());
         }
@@ -367,8 +389,7 @@ impl RuntimeStore for RedisStore {
 
     async fn timer_running(&self, run: &LiveRun) -> StoreResult<bool> {
         let started: Option<Millis> = self
-            .pool
-            .next()
+            .control
             .hget(keys::timer(&run.question_id), "startedAt")
             .await?;
         Ok(started == Some(run.started_at))
@@ -486,7 +507,7 @@ impl RuntimeStore for RedisStore {
     }
 
     async fn open_runs(&self) -> StoreResult<Vec<LiveRun>> {
-        let all: HashMap<String, String> = self.pool.next().hgetall(keys::OPEN_RUNS).await?;
+        let all: HashMap<String, String> = self.control.hgetall(keys::OPEN_RUNS).await?;
         let mut runs = Vec::with_capacity(all.len());
         for (conference_id, v) in all {
             let mut parts = v.split('|');
@@ -521,7 +542,8 @@ impl RuntimeStore for RedisStore {
         mode: Lease,
     ) -> StoreResult<bool> {
         let held: i64 = self
-            .eval(
+            .eval_on(
+                &self.control,
                 &self.scripts.lease,
                 vec![keys::timer_lease(&run.question_id)],
                 vec![
@@ -537,7 +559,8 @@ impl RuntimeStore for RedisStore {
 
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()> {
         let _: i64 = self
-            .eval(
+            .eval_on(
+                &self.control,
                 &self.scripts.unlock,
                 vec![keys::timer_lease(&run.question_id)],
                 vec![format!("{node_id}|{}", run.started_at).into()],
