@@ -207,17 +207,13 @@ fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError>
     let cluster = |e: fred::error::Error| ServerError::Cluster(e.to_string());
     let mut config = fred::prelude::Config::from_url(url).map_err(cluster)?;
     config.version = fred::types::RespVersion::RESP3;
-    fred::prelude::Builder::from_config(config)
-        .with_connection_config(|c| c.connection_timeout = Duration::from_secs(5))
+    crate::store::redis::client_builder(config)
         .with_performance_config(|p| {
             p.default_command_timeout = Duration::from_secs(5);
             // Pub/sub messages wait here for the adapter's task; fred's default (32) drops
             // cross-node broadcasts ("lagged") under a burst.
             p.broadcast_channel_capacity = 1 << 16;
         })
-        .set_policy(fred::prelude::ReconnectPolicy::new_exponential(
-            0, 100, 5_000, 2,
-        ))
         .build_subscriber_client()
         .map_err(cluster)
 }

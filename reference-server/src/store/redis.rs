@@ -59,32 +59,29 @@ pub struct RedisStore {
     calls: Option<std::sync::Arc<crate::metrics::Histogram>>,
 }
 
+/// A fred builder with the server's connection settings: 5 s to connect, reconnecting with
+/// exponential backoff (0.1 s to 5 s), and a 15 s command timeout, long enough that an
+/// overloaded Redis answers late rather than leaving a flow unsure whether its script ran (a
+/// vote counted, yet answered TIMEOUT).
+pub(crate) fn client_builder(config: Config) -> Builder {
+    let mut builder = Builder::from_config(config);
+    builder
+        .with_connection_config(|c| c.connection_timeout = std::time::Duration::from_secs(5))
+        .with_performance_config(|p| {
+            p.default_command_timeout = std::time::Duration::from_secs(15);
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    builder
+}
+
 impl RedisStore {
     /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
     /// the first connection. Reconnects by itself afterwards.
     pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
         let config = Config::from_url(url)?;
-        let control = Builder::from_config(config.clone())
-            .with_connection_config(|c| {
-                c.connection_timeout = std::time::Duration::from_secs(5);
-            })
-            .with_performance_config(|p| {
-                p.default_command_timeout = std::time::Duration::from_secs(15);
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
-            .build()?;
+        let control = client_builder(config.clone()).build()?;
         control.init().await?;
-        let pool = Builder::from_config(config)
-            .with_connection_config(|c| {
-                c.connection_timeout = std::time::Duration::from_secs(5);
-            })
-            .with_performance_config(|p| {
-                // Long enough that an overloaded Redis answers late rather than leaving a flow
-                // unsure whether its script ran (a vote counted, yet answered TIMEOUT).
-                p.default_command_timeout = std::time::Duration::from_secs(15);
-            })
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
-            .build_pool(size.max(1))?;
+        let pool = client_builder(config).build_pool(size.max(1))?;
         pool.init().await?;
         Ok(RedisStore {
             pool,

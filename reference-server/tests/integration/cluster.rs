@@ -128,40 +128,45 @@ async fn ending_a_conference_on_one_node_frees_sockets_on_every_node() {
     env.shutdown().await;
 }
 
-fn node_env(redis_url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("JWT_SECRET", JWT_SECRET.to_owned()),
-        ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
-        ("REDIS_URL", redis_url.to_owned()),
-    ]
+/// Two `reference-server` processes on `redis`, and an active conference `{prefix}-{now}` with
+/// questions `{cid}-q1`, `{cid}-q2`… (correct options `correct`), made through node 2.
+async fn two_node_processes(
+    redis: &crate::harness::RedisProcess,
+    prefix: &str,
+    correct: &[&str],
+) -> (NodeProcess, NodeProcess, String) {
+    let url = redis.url();
+    let env = [
+        ("JWT_SECRET", JWT_SECRET),
+        ("ADMIN_TOKEN", ADMIN_TOKEN),
+        ("REDIS_URL", url.as_str()),
+    ];
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_reference-server"));
+    let node1 = NodeProcess::start(bin, "node-1", &env).expect("node 1");
+    let node2 = NodeProcess::start(bin, "node-2", &env).expect("node 2");
+    let cid = format!("{prefix}-{}", lcr_protocol::now_millis());
+    let spec = lcr_protocol::admin::ConferenceSpec {
+        host_user_id: "hana".into(),
+        status: Some(lcr_protocol::ConferenceStatus::Active),
+        questions: correct
+            .iter()
+            .enumerate()
+            .map(|(i, c)| question(&format!("{cid}-q{}", i + 1), c))
+            .collect(),
+    };
+    let addr: std::net::SocketAddr = node2.url().trim_start_matches("http://").parse().unwrap();
+    let path = lcr_protocol::admin::conference_path(&cid);
+    let body = serde_json::to_string(&spec).unwrap();
+    let (code, answer) =
+        crate::harness::http(addr, "PUT", &path, Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(code, 200, "{answer}");
+    (node1, node2, cid)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_countdown_is_closed_by_another_node() {
     let redis = crate::harness::RedisProcess::start();
-    let env_vars = node_env(&redis.url());
-    let env_refs: Vec<(&str, &str)> = env_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_reference-server"));
-    let mut node1 = NodeProcess::start(bin, "node-1", &env_refs).expect("node 1");
-    let node2 = NodeProcess::start(bin, "node-2", &env_refs).expect("node 2");
-
-    let cid = format!("failover-{}", lcr_protocol::now_millis());
-    let spec = lcr_protocol::admin::ConferenceSpec {
-        host_user_id: "hana".into(),
-        status: Some(lcr_protocol::ConferenceStatus::Active),
-        questions: vec![question(&format!("{cid}-q1"), "A")],
-    };
-    let body = serde_json::to_string(&spec).unwrap();
-    let addr: std::net::SocketAddr = node1.url().trim_start_matches("http://").parse().unwrap();
-    let (code, answer) = crate::harness::http(
-        addr,
-        "PUT",
-        &lcr_protocol::admin::conference_path(&cid),
-        Some(ADMIN_TOKEN),
-        Some(body),
-    )
-    .await;
-    assert_eq!(code, 200, "{answer}");
+    let (mut node1, node2, cid) = two_node_processes(&redis, "failover", &["A"]).await;
 
     let mut hana = actor_at(&node1.url(), "hana").await;
     hana.join(&cid).await;
@@ -193,24 +198,8 @@ async fn a_dead_nodes_countdown_is_closed_by_another_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_right_after_the_countdown_node_died_first_closes_the_orphaned_run() {
     let redis = crate::harness::RedisProcess::start();
-    let env_vars = node_env(&redis.url());
-    let env_refs: Vec<(&str, &str)> = env_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_reference-server"));
-    let mut node1 = NodeProcess::start(bin, "node-1", &env_refs).expect("node 1");
-    let node2 = NodeProcess::start(bin, "node-2", &env_refs).expect("node 2");
-    let cid = format!("orphan-{}", lcr_protocol::now_millis());
+    let (mut node1, node2, cid) = two_node_processes(&redis, "orphan", &["A", "B"]).await;
     let (q1, q2) = (format!("{cid}-q1"), format!("{cid}-q2"));
-    let spec = lcr_protocol::admin::ConferenceSpec {
-        host_user_id: "hana".into(),
-        status: Some(lcr_protocol::ConferenceStatus::Active),
-        questions: vec![question(&q1, "A"), question(&q2, "B")],
-    };
-    let addr: std::net::SocketAddr = node2.url().trim_start_matches("http://").parse().unwrap();
-    let path = lcr_protocol::admin::conference_path(&cid);
-    let body = serde_json::to_string(&spec).unwrap();
-    let (code, answer) =
-        crate::harness::http(addr, "PUT", &path, Some(ADMIN_TOKEN), Some(body)).await;
-    assert_eq!(code, 200, "{answer}");
 
     let mut hana = actor_at(&node1.url(), "hana").await;
     hana.join(&cid).await;
