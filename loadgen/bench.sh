@@ -8,7 +8,9 @@
 # With STORE=memory and SERVERS>1 the servers share nothing, so each gets its own run of the
 # generator (separate conferences); with redis they share one Redis and the generator spreads
 # one conference's voters over them (this needs the Socket.IO Redis adapter to fan out).
-# SERVER_ARGS="..." is added to every server's command line (e.g. --result-interval-ms 1000).
+# SERVER_ARGS="..." is added to every server's command line (e.g. --result-interval-ms 1000;
+# --worker-threads 1 when more processes than cores share the box, and pass loadgen's own
+# --worker-threads 1 too).
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash); pass --reconnect so its voters come back on another node.
 # Build first: cargo build --release -p reference-server -p loadgen

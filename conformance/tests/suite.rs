@@ -4,52 +4,11 @@
 //! verdicts and the reports.
 //! `harness = false`: this is a plain program that exits non-zero on failure.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Instant;
 
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis(child, port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use lcr_testkit::{MongoProcess, RedisProcess};
 
 fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("conformance-{name}"));
@@ -121,24 +80,18 @@ fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Resu
 
 fn main() {
     let started = Instant::now();
-    let redis = Redis::start();
+    let redis = RedisProcess::start();
     let (memory, memory_dir) = run("memory", &[]);
-    let (on_redis, redis_dir) = run(
-        "redis",
-        &[
-            "--redis-url".into(),
-            format!("redis://127.0.0.1:{}", redis.1),
-        ],
-    );
+    let (on_redis, redis_dir) = run("redis", &["--redis-url".into(), redis.url()]);
     let mut results = vec![
         verdict("memory store", memory, &memory_dir, 120),
         verdict("redis store, @redis enabled", on_redis, &redis_dir, 130),
     ];
     drop(redis);
     // Clusters: nodes are reference-server processes (the binary next to this test's).
-    let clusters: Vec<(usize, Redis, lcr_testkit::MongoProcess)> = [2, 3]
+    let clusters: Vec<(usize, RedisProcess, MongoProcess)> = [2, 3]
         .into_iter()
-        .map(|n| (n, Redis::start(), lcr_testkit::MongoProcess::start()))
+        .map(|n| (n, RedisProcess::start(), MongoProcess::start()))
         .collect();
     let runs: Vec<_> = clusters
         .iter()
@@ -150,7 +103,7 @@ fn main() {
                     "--nodes".into(),
                     n.to_string(),
                     "--redis-url".into(),
-                    format!("redis://127.0.0.1:{}", redis.1),
+                    redis.url(),
                     "--mongo-url".into(),
                     mongo.url(),
                     // SIGSTOP: MongoDB stops answering (connections hang) until SIGCONT.

@@ -85,6 +85,11 @@ struct Cli {
     /// the server answers `duplicate` after that was counted before the node died.
     #[arg(long)]
     reconnect: bool,
+    /// Threads of each process's async runtime (default: one per core). A run whose servers and
+    /// generator workers share a few cores does better with 1: no work stealing between them.
+    /// Passed on to the worker processes.
+    #[arg(long, env = "LOADGEN_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    worker_threads: Option<u16>,
     /// Goose's options.
     #[command(flatten)]
     goose: goose::config::GooseConfiguration,
@@ -132,6 +137,11 @@ fn machine() -> String {
     format!("{cores} cores, {mem}")
 }
 
+/// The async runtime (see [`reference_server::tokio_runtime`]).
+fn runtime(threads: Option<u16>) -> anyhow::Result<tokio::runtime::Runtime> {
+    reference_server::tokio_runtime(threads).context("cannot start the async runtime")
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     tracing_subscriber::fmt()
@@ -140,17 +150,12 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let outcome = if args.get(1).map(String::as_str) == Some("merge") {
-        rt.block_on(merge(MergeCli::parse_from(args.iter().skip(1))))
+        let cli = MergeCli::parse_from(args.iter().skip(1));
+        runtime(None).and_then(|rt| rt.block_on(merge(cli)))
     } else {
-        rt.block_on(run(Cli::parse(), args))
+        let cli = Cli::parse();
+        runtime(cli.worker_threads).and_then(|rt| rt.block_on(run(cli, args)))
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

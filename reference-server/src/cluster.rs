@@ -1,10 +1,13 @@
 //! What nodes tell each other besides room broadcasts (D25).
 //!
-//! Room broadcasts cross nodes through the Socket.IO Redis adapter. One more thing must reach
-//! every node: a conference ended, so each node forgets, for its own sockets, that they had
-//! joined it (spec §2.5 clears presence on end; a socket of another node must not go on voting
-//! or leaving as a member) and stops its audience counts. That travels on the Redis channel
-//! [`CHANNEL`]; on one node it is a direct call.
+//! Room broadcasts, and the emptying of a conference's rooms when it ends, cross nodes through
+//! the Socket.IO Redis adapter, in the order they were sent. One more thing must reach every
+//! node: a conference ended, so each node forgets, for its own sockets, that they had joined it
+//! (spec §2.5 clears presence on end; a socket of another node must not go on leaving as a
+//! member) and stops its audience counts. That travels on the Redis channel [`CHANNEL`]; on one
+//! node it is a direct call. It may reach a node before or after the broadcasts: forgetting
+//! leaves the rooms alone, and a vote in between is refused by the store, which knows the
+//! conference ended.
 
 use std::sync::Arc;
 

@@ -56,6 +56,10 @@ pub struct Cli {
     /// Redis (default: the host name and the port).
     #[arg(long, env = "NODE_ID")]
     pub node_id: Option<String>,
+    /// Threads of the async runtime (default: one per core). Several nodes sharing a few cores
+    /// (a load run on one machine) do better with 1 each: no work stealing between them.
+    #[arg(long, env = "WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

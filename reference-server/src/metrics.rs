@@ -83,6 +83,10 @@ pub struct Metrics {
     pub mongo_calls: std::sync::Arc<Histogram>,
     questions_closed: AtomicU64,
     timer_takeovers: AtomicU64,
+    /// Broadcasts other nodes may have missed (publishing to Redis failed).
+    broadcasts_unpublished: AtomicU64,
+    /// Deliveries to this node's sockets dropped because a socket's send buffer was full.
+    deliveries_dropped: AtomicU64,
 }
 
 fn reject_index(r: RejectReason) -> usize {
@@ -131,9 +135,14 @@ impl Metrics {
     pub fn timer_takeover(&self) {
         self.timer_takeovers.fetch_add(1, Ordering::Relaxed);
     }
-    /// A room broadcast took `took` to hand to the adapter.
-    pub fn broadcast(&self, took: Duration) {
+    /// A room broadcast took `took` to hand to the adapter, and fell short by `shortfall`.
+    pub fn broadcast(&self, took: Duration, shortfall: crate::rooms::Shortfall) {
         self.broadcasts.record(took);
+        if !shortfall.published {
+            self.broadcasts_unpublished.fetch_add(1, Ordering::Relaxed);
+        }
+        self.deliveries_dropped
+            .fetch_add(shortfall.sockets_full as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with the gauges the caller reads at scrape time.
@@ -227,6 +236,18 @@ impl Metrics {
             "counter",
             "Countdowns this node took over from a node that died or left (D16, D25).",
             vec![(String::new(), get(&self.timer_takeovers).to_string())],
+        );
+        metric(
+            "lcr_broadcasts_unpublished_total",
+            "counter",
+            "Room broadcasts whose publish to the other nodes failed (this node's sockets still got them).",
+            vec![(String::new(), get(&self.broadcasts_unpublished).to_string())],
+        );
+        metric(
+            "lcr_deliveries_dropped_total",
+            "counter",
+            "Broadcast deliveries to this node's sockets dropped because the socket's send buffer was full.",
+            vec![(String::new(), get(&self.deliveries_dropped).to_string())],
         );
         metric(
             "lcr_results_pending",

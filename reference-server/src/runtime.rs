@@ -64,13 +64,16 @@ pub struct Runtime {
     /// Messages to the other nodes.
     pub cluster: crate::cluster::ClusterBus,
     rooms: Arc<dyn Rooms>,
+    /// Where countdowns and lease renewals run.
+    pub(crate) clock: crate::clock::Clock,
     pub(crate) live: LiveRegistry,
     pub(crate) counts: AudienceCounts,
     me: Weak<Runtime>,
 }
 
 impl Runtime {
-    /// Assembles a runtime.
+    /// Assembles a runtime from the parts [`crate::server::start`] builds, in one place.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: Settings,
         store: Arc<dyn RuntimeStore>,
@@ -79,6 +82,7 @@ impl Runtime {
         rooms: Arc<dyn Rooms>,
         cluster: crate::cluster::ClusterBus,
         metrics: crate::metrics::Metrics,
+        clock: crate::clock::Clock,
     ) -> Arc<Self> {
         let counts = AudienceCounts::new(settings.count_interval);
         Arc::new_cyclic(|me| Runtime {
@@ -89,6 +93,7 @@ impl Runtime {
             metrics,
             cluster,
             rooms,
+            clock,
             live: LiveRegistry::default(),
             counts,
             me: me.clone(),
@@ -107,23 +112,30 @@ impl Runtime {
         match serde_json::to_value(payload) {
             Ok(v) => {
                 let started = std::time::Instant::now();
-                self.rooms.broadcast(room, event, v).await;
-                self.metrics.broadcast(started.elapsed());
+                let shortfall = self.rooms.broadcast(room, event, v).await;
+                self.metrics.broadcast(started.elapsed(), shortfall);
             }
             Err(e) => tracing::error!(event, error = %e, "payload did not serialize"),
         }
     }
 
-    /// The conference ended: this node's sockets leave its rooms and forget they had joined
-    /// it, and its audience counts stop. Every node runs this for its own sockets.
-    pub async fn conference_ended_here(&self, conference_id: &str) {
-        self.counts.forget(conference_id);
+    /// The conference ended: every socket on every node leaves its two rooms, after the
+    /// broadcasts sent before (its final result, `conference:status_changed`).
+    pub async fn empty_rooms(&self, conference_id: &str) {
         for room in [
             lcr_protocol::event::host_room(conference_id),
             lcr_protocol::event::conference_room(conference_id),
         ] {
-            self.rooms.clear_local(room, conference_id).await;
+            self.rooms.empty(room).await;
         }
+    }
+
+    /// The conference ended: this node's sockets forget they had joined it, and its audience
+    /// counts stop. Every node runs this for its own sockets; the node that ended the
+    /// conference empties its rooms on every node (see [`crate::rooms::Rooms::empty`]).
+    pub async fn conference_ended_here(&self, conference_id: &str) {
+        self.counts.forget(conference_id);
+        self.rooms.forget_local(conference_id);
     }
 
     /// The conference's host and status (spec §3.1, §7.1 step 2), loading it from the catalog

@@ -28,6 +28,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::catalog::{Catalog, MemoryCatalog, MongoCatalog, RedisCatalog};
+use crate::clock::Clock;
 use crate::cluster::ClusterBus;
 use crate::metrics::Metrics;
 use crate::mongo::{MongoDb, MongoError};
@@ -162,6 +163,9 @@ pub enum ServerError {
     /// The Socket.IO Redis adapter or the cluster channel could not start.
     #[error("cluster messaging on redis: {0}")]
     Cluster(String),
+    /// The clock thread could not start.
+    #[error("cannot start the clock thread: {0}")]
+    Clock(std::io::Error),
 }
 
 /// A started server.
@@ -223,12 +227,14 @@ type Closer = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Starts a server and returns once it listens.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let metrics = Metrics::default();
+    // Stopped when the server task ends, or is dropped with the runtime that runs it.
+    let (clock, clock_guard) = Clock::start().map_err(ServerError::Clock)?;
     let redis = match &config.store {
         StoreConfig::Memory => None,
         StoreConfig::Redis { url, pool_size } => Some((
             url.clone(),
             Arc::new(
-                RedisStore::connect(url, *pool_size)
+                RedisStore::connect_with_control_on(url, *pool_size, Some(&clock))
                     .await?
                     .timed_by(metrics.store_calls.clone()),
             ),
@@ -277,6 +283,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             rooms,
             cluster.clone(),
             metrics,
+            clock.clone(),
         )
     };
     let secret: Arc<str> = config.jwt_secret.as_str().into();
@@ -295,16 +302,20 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Some((url, _)) => {
             let cluster_err = |e: &dyn std::fmt::Display| ServerError::Cluster(e.to_string());
             let client = subscriber(url)?;
-            let adapter = RedisAdapterCtr::new_with_fred_config(
-                client.clone(),
-                // A deep buffer: a burst of cross-node broadcasts (100k joins) must wait, not
-                // be dropped (the driver drops what does not fit).
-                RedisAdapterConfig::new()
-                    .with_prefix("lcr-socket.io")
-                    .with_stream_buffer(1 << 16),
-            )
-            .await
-            .map_err(|e| cluster_err(&e))?;
+            // On the clock thread, so the adapter's connection (the publish of every tick to
+            // the other nodes) is served there, not behind this node's sockets.
+            let adapter = clock
+                .run(RedisAdapterCtr::new_with_fred_config(
+                    client.clone(),
+                    // A deep buffer: a burst of cross-node broadcasts (100k joins) must wait,
+                    // not be dropped (the driver drops what does not fit).
+                    RedisAdapterConfig::new()
+                        .with_prefix("lcr-socket.io")
+                        .with_stream_buffer(1 << 16),
+                ))
+                .await
+                .map_err(|e| cluster_err(&e))?
+                .map_err(|e| cluster_err(&e))?;
             let (layer, io) = builder
                 .with_adapter::<FredAdapter<_>>(adapter)
                 .build_layer();
@@ -315,8 +326,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             // Resubscribe the adapter's channels after a Redis reconnection (registered once
             // they exist: with none, fred would send an empty SUBSCRIBE).
             let _resubscribe = client.manage_subscriptions();
-            crate::cluster::listen(subscriber(url)?, runtime.clone())
+            clock
+                .run(crate::cluster::listen(subscriber(url)?, runtime.clone()))
                 .await
+                .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
             let app = crate::http::router(runtime.clone(), admin)
                 .layer(layer)
@@ -346,7 +359,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let ticker = {
         let rt = runtime.clone();
         let stop = until_stopped(stopped.clone());
-        tokio::spawn(async move {
+        clock.spawn(async move {
             tokio::pin!(stop);
             let mut every = tokio::time::interval(Duration::from_millis(250));
             loop {
@@ -385,6 +398,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .map_err(ServerError::Serve);
         ticker.abort();
         let _ = persist_task.await;
+        drop(clock_guard);
         served
     });
     Ok(RunningServer {

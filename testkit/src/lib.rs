@@ -3,6 +3,7 @@
 //!
 //! - [`MongoProcess`]: a real MongoDB-wire server (`nx-27017`, installed from PyPI into
 //!   `<workspace>/.venv`) with an in-memory store.
+//! - [`RedisProcess`]: a real `redis-server` keeping nothing on disk, restartable.
 //! - [`NodeProcess`]: a `reference-server` node, killable (SIGKILL) and restartable.
 //! - [`free_port`]: a TCP port on 127.0.0.1 that nobody listens on right now.
 
@@ -10,9 +11,11 @@ use std::net::TcpListener;
 
 pub mod mongo;
 pub mod node;
+pub mod redis;
 
 pub use mongo::MongoProcess;
 pub use node::NodeProcess;
+pub use redis::RedisProcess;
 
 /// Returns a TCP port on 127.0.0.1 that nobody listens on right now.
 ///

@@ -141,6 +141,7 @@ pub async fn end(rt: &Runtime, cid: &str) -> Result<ConferenceState, AdminError>
         rt.store.set_status(cid, ConferenceStatus::Ended).await?;
         rt.catalog.set_status(cid, ConferenceStatus::Ended).await?;
         announce(rt, cid, ConferenceStatus::Ended).await;
+        rt.empty_rooms(cid).await;
         rt.store.clear_presence(cid).await?;
         rt.conference_ended_here(cid).await;
         rt.cluster.conference_ended(&rt.settings.node_id, cid).await;

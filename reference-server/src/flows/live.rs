@@ -1,10 +1,12 @@
 //! Spec §4.2 (timer) and §6.1 (real-time results): one task per live question.
 //!
-//! The task owns everything the room hears about the run until it closes, so those broadcasts
-//! come in order:
+//! The task owns everything the room hears about the run until it closes:
 //! - `question:timer_update` at `startedAt + k·1000 ms` for k = 1 … duration−1 with
-//!   `timeRemaining = duration − k` (D16); a tick first checks `question:{id}:timer` still
-//!   belongs to the run, so a close made elsewhere stops the countdown;
+//!   `timeRemaining = duration − k` (D16), sent by a ticker task of its own so that nothing else
+//!   holds a tick back; a tick first checks `question:{id}:timer` still belongs to the run, so a
+//!   close made elsewhere stops the countdown. A starved ticker skips a tick whose successor is
+//!   already due; the timeout close waits up to half a second past `expiresAt` for the last
+//!   one, so ticks precede `question:closed`;
 //! - the timeout close at `expiresAt` (D16), retried with backoff until the store answers, and
 //!   also attempted when a tick finds the timer key gone early (evicted, or a close elsewhere:
 //!   the close is idempotent, so a run is never left without its final result);
@@ -59,11 +61,20 @@ impl LiveRegistry {
     }
 
     /// Starts the task of a run that was just pushed live, or taken over from a dead node.
-    pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta) {
+    pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta, origin: Origin) {
         let rt = rt.self_arc();
         let votes = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel(4);
-        let task = tokio::spawn(drive(rt, run.clone(), meta, votes.clone(), rx));
+        // On the clock thread, with the ticker and the lease renewals it spawns: ticks keep time
+        // however busy this node's sockets are.
+        let task = rt.clock.spawn(drive(
+            rt.clone(),
+            run.clone(),
+            meta,
+            origin,
+            votes.clone(),
+            rx,
+        ));
         // A previous runner of the conference is never aborted: it has closed its run (push and
         // end close the open run first) or, if not, still closes it by itself at its expiry.
         self.map().insert(
@@ -212,17 +223,102 @@ impl Coalescer {
     }
 }
 
+/// A task aborted when this handle is dropped, so a countdown that ends, or is itself aborted,
+/// never leaves its ticker or its lease renewals running.
+struct Owned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Owned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a run's countdown starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Just pushed live here: every tick from k = 1.
+    Pushed,
+    /// Taken over from a node that stopped: from the latest tick already due.
+    TakenOver,
+}
+
+/// How a ticker ended.
+enum Ticks {
+    /// Every tick up to k = duration − 1 went out.
+    AllSent,
+    /// `question:{id}:timer` no longer belongs to the run: it was closed elsewhere or vanished.
+    TimerGone,
+}
+
+/// Sends `question:timer_update` for k = `first` … duration−1, in order and at most once each
+/// (D16), at `startedAt + k·1000 ms`. It is a task of its own so nothing else the countdown
+/// waits for (counts, results, lease checks) holds a tick back. A ticker starved of CPU skips a
+/// tick whose successor is already due: a countdown value a second stale is wrong, and sending
+/// it would only add to the overload. The generator reports such skips as missed timer updates.
+async fn tick(rt: Arc<Runtime>, run: LiveRun, first: u32) -> Ticks {
+    let room = conference_room(&run.conference_id);
+    let due = |k: u32| run.started_at + i64::from(k) * 1000;
+    let mut k = first.max(1);
+    while k < run.duration {
+        sleep_until(instant_at(due(k))).await;
+        while k + 1 < run.duration && now_millis() >= due(k + 1) {
+            k += 1;
+        }
+        // A slow store must not hold the countdown back: past the budget, tick on.
+        match timeout(STORE_BUDGET, rt.store.timer_running(&run))
+            .await
+            .unwrap_or(Ok(true))
+        {
+            Ok(false) => return Ticks::TimerGone,
+            Ok(true) => {}
+            Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
+        }
+        rt.broadcast(
+            room.clone(),
+            event::QUESTION_TIMER_UPDATE,
+            &QuestionTimerUpdate {
+                conference_id: run.conference_id.clone(),
+                question_id: run.question_id.clone(),
+                time_remaining: run.duration - k,
+                expires_at: run.expires_at,
+                timestamp: Some(now_millis()),
+            },
+        )
+        .await;
+        k += 1;
+    }
+    Ticks::AllSent
+}
+
+/// The first tick a countdown sends: 1 for a fresh run; after a takeover the latest tick already
+/// due, at once. That one came due after the other node stopped: a node dies at least two thirds
+/// of a lease TTL (≥ 1 s with the default 1.5 s) before its lease lapses, and the ticks before
+/// it are stale (see [`tick`]).
+fn first_tick(run: &LiveRun, origin: Origin, now: Millis) -> u32 {
+    match origin {
+        Origin::Pushed => 1,
+        Origin::TakenOver => {
+            let elapsed = (now - run.started_at).max(0) / 1000;
+            u32::try_from(elapsed).unwrap_or(u32::MAX).max(1)
+        }
+    }
+}
+
+/// How long past `expiresAt` the close waits for a late ticker's last tick, so that it precedes
+/// `question:closed` and the close still comes within D16's second.
+const LAST_TICK_GRACE: Duration = Duration::from_millis(500);
+
 async fn drive(
     rt: Arc<Runtime>,
     run: LiveRun,
     meta: QuestionMeta,
+    origin: Origin,
     votes: Arc<Notify>,
     mut close_requests: mpsc::Receiver<CloseRequest>,
 ) {
     let room = conference_room(&run.conference_id);
     let keys = meta.keys();
     let expiry = instant_at(run.expires_at);
-    let mut k: u32 = 1;
     let mut results = Coalescer::new(rt.settings.result_interval);
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
     let node = rt.settings.node_id.as_str();
@@ -230,7 +326,14 @@ async fn drive(
     // The lease is renewed by a task of its own, so a slow store delays neither the ticks nor
     // the renewals; the countdown only reads what the renewals found.
     let lease = Arc::new(LeaseState::new());
-    let renewer = tokio::spawn(renew_lease(rt.clone(), run.clone(), lease.clone()));
+    let renewer = Owned(tokio::spawn(renew_lease(
+        rt.clone(),
+        run.clone(),
+        lease.clone(),
+    )));
+    let first = first_tick(&run, origin, now_millis());
+    let mut ticker = Owned(tokio::spawn(tick(rt.clone(), run.clone(), first)));
+    let mut ticking = true;
     let mut check_at = Instant::now() + lease_ttl / 3;
     // Votes counted on other nodes are seen by reading the counts every result interval.
     let shared = rt.store.shared();
@@ -238,16 +341,12 @@ async fn drive(
     let mut published_total: u64 = 0;
 
     loop {
-        // Skip ticks more than a second late (the task was starved): never burst stale ticks.
-        while k < run.duration && now_millis() >= run.started_at + i64::from(k + 1) * 1000 {
-            k += 1;
-        }
-        let next_tick =
-            (k < run.duration).then(|| instant_at(run.started_at + i64::from(k) * 1000));
         let flush_at = results.due();
         tokio::select! {
             biased;
             request = close_requests.recv() => {
+                // No tick after question:closed (D17).
+                ticker.0.abort();
                 if let Some(CloseRequest { reason, reply }) = request {
                     let answer = close_run(&rt, &run, reason).await;
                     let _ = reply.send(answer);
@@ -255,29 +354,22 @@ async fn drive(
                 break;
             }
             _ = sleep_until(expiry) => {
+                // Every tick goes out before question:closed, however late the ticker runs.
+                if ticking {
+                    let _ = tokio::time::timeout_at(expiry + LAST_TICK_GRACE, &mut ticker.0).await;
+                }
+                ticker.0.abort();
                 close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
                 break;
             }
-            _ = sleep_until(next_tick.unwrap_or(far)), if next_tick.is_some() => {
-                // A slow store must not hold the countdown back: past the budget, tick on.
-                match timeout(STORE_BUDGET, rt.store.timer_running(&run)).await.unwrap_or(Ok(true)) {
-                    Ok(false) => {
-                        // Closed elsewhere (then this finds nothing to do) or the key vanished
-                        // early: either way the run ends here with its result.
-                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
-                        break;
-                    }
-                    Ok(true) => {}
-                    Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
+            ended = &mut ticker.0, if ticking => {
+                ticking = false;
+                if let Ok(Ticks::TimerGone) = ended {
+                    // Closed elsewhere (then this finds nothing to do) or the key vanished
+                    // early: either way the run ends here with its result.
+                    close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                    break;
                 }
-                rt.broadcast(room.clone(), event::QUESTION_TIMER_UPDATE, &QuestionTimerUpdate {
-                    conference_id: run.conference_id.clone(),
-                    question_id: run.question_id.clone(),
-                    time_remaining: run.duration - k,
-                    expires_at: run.expires_at,
-                    timestamp: Some(now_millis()),
-                }).await;
-                k += 1;
             }
             _ = sleep_until(check_at) => {
                 check_at = Instant::now() + lease_ttl / 3;
@@ -297,6 +389,7 @@ async fn drive(
             _ = votes.notified() => {
                 if results.changed(Instant::now()) {
                     if closed_elsewhere(&rt, &run).await {
+                        ticker.0.abort();
                         close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
                         break;
                     }
@@ -306,6 +399,7 @@ async fn drive(
             _ = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
                 results.emitted(Instant::now());
                 if closed_elsewhere(&rt, &run).await {
+                    ticker.0.abort();
                     close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
                     break;
                 }
@@ -318,6 +412,7 @@ async fn drive(
                     && results.changed(Instant::now())
                 {
                     if closed_elsewhere(&rt, &run).await {
+                        ticker.0.abort();
                         close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
                         break;
                     }
@@ -326,7 +421,8 @@ async fn drive(
             }
         }
     }
-    renewer.abort();
+    drop(ticker);
+    drop(renewer);
     rt.live.finished(&run);
     if !lease.lost()
         && let Err(e) = rt.store.release_timer_lease(&run, node).await
@@ -439,7 +535,7 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
         tracing::warn!(conference = %run.conference_id, question = %run.question_id,
             expires_at = run.expires_at, "taking over the countdown of a run no node holds");
         rt.metrics.timer_takeover();
-        rt.live.start(rt, run, meta);
+        rt.live.start(rt, run, meta, Origin::TakenOver);
     }
 }
 
@@ -506,5 +602,36 @@ async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str
             tracing::warn!(error = %e, "vote:result skipped: counts unreadable");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(started_at: Millis) -> LiveRun {
+        LiveRun {
+            conference_id: "c".into(),
+            question_id: "q".into(),
+            started_at,
+            expires_at: started_at + 45_000,
+            duration: 45,
+        }
+    }
+
+    #[test]
+    fn a_pushed_run_ticks_from_one_however_late_its_task_starts() {
+        assert_eq!(first_tick(&run(10_000), Origin::Pushed, 10_000), 1);
+        assert_eq!(first_tick(&run(10_000), Origin::Pushed, 13_500), 1);
+    }
+
+    #[test]
+    fn a_taken_over_run_sends_the_latest_due_tick_at_once() {
+        // 6.4 s in: tick 6 came due after the other node stopped (it died a lease TTL ago).
+        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 16_400), 6);
+        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 16_000), 6);
+        // Before the first tick, and with a clock a little behind startedAt: from 1.
+        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 10_500), 1);
+        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 9_000), 1);
     }
 }

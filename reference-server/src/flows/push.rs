@@ -110,6 +110,6 @@ async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowErr
         &run.live_payload(&meta),
     )
     .await;
-    rt.live.start(rt, run, meta);
+    rt.live.start(rt, run, meta, super::live::Origin::Pushed);
     Ok(())
 }

@@ -2,6 +2,8 @@
 //!
 //! 1. Payload valid (else `error` INVALID_PAYLOAD; done by the socket layer).
 //! 2. The sender is not the host, and 3. its socket joined the conference (`not_audience`).
+//!    The store checks the conference has not ended too: the end clears the audience on every
+//!    node, and a node may hear of it after its socket heard `conference:status_changed`.
 //! 4. The question is the live one (`question_closed`).
 //! 5. The option, upper-cased, is a key of the question (`invalid_option`).
 //! 6. The user has not voted on this run from any socket on any node (`duplicate`).

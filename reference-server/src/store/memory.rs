@@ -285,7 +285,7 @@ impl RuntimeStore for MemoryStore {
             let Some(conf) = s.conferences.get(c) else {
                 return VoteOutcome::Rejected(RejectReason::NotAudience);
             };
-            if conf.host == u {
+            if conf.host == u || conf.status == Some(ConferenceStatus::Ended) {
                 return VoteOutcome::Rejected(RejectReason::NotAudience);
             }
             if conf.live_at(now).is_none_or(|r| r.question_id != q) {

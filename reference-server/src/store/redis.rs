@@ -78,9 +78,33 @@ impl RedisStore {
     /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
     /// the first connection. Reconnects by itself afterwards.
     pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
+        Self::connect_with_control_on(url, size, None).await
+    }
+
+    /// As [`RedisStore::connect`], with the control connection (timer leases, timer checks,
+    /// open runs) served by the clock thread's runtime, so those calls are not read behind the
+    /// sockets' work on a loaded node.
+    pub async fn connect_with_control_on(
+        url: &str,
+        size: usize,
+        clock: Option<&crate::clock::Clock>,
+    ) -> StoreResult<Self> {
         let config = Config::from_url(url)?;
         let control = client_builder(config.clone()).build()?;
-        control.init().await?;
+        match clock {
+            Some(clock) => {
+                let c = control.clone();
+                clock
+                    .run(async move { c.init().await })
+                    .await
+                    .map_err(|e| {
+                        fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
+                    })??;
+            }
+            None => {
+                control.init().await?;
+            }
+        }
         let pool = client_builder(config).build_pool(size.max(1))?;
         pool.init().await?;
         Ok(RedisStore {
@@ -466,6 +490,7 @@ impl RuntimeStore for RedisStore {
                     keys::counts(q),
                     keys::correct(q),
                     keys::vote_lock(q, u),
+                    keys::status(c),
                 ],
                 vec![
                     u.into(),

@@ -231,3 +231,48 @@ async fn a_push_right_after_the_countdown_node_died_first_closes_the_orphaned_ru
     assert_eq!(next["questionId"], q2.as_str());
     drop(node2);
 }
+
+/// Sends `signal` (`-STOP`, `-CONT`) to a process.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// The Redis adapter publishes a broadcast before it emits to the node's own sockets. When the
+/// publish fails (Redis paused: the subscriber connection times out after 5 s) the node still
+/// sends to its own sockets, and counts the broadcast as unpublished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_publish_still_reaches_this_nodes_sockets() {
+    // A lease long enough that the countdown keeps its lease through the pause.
+    let env = Env::start_with(Store::Redis, |s| s.timer_lease = Duration::from_secs(60)).await;
+    let cid = env.active_conference("hana").await;
+    let mut hana = env.actor("hana").await;
+    hana.join(&cid).await;
+    let mut ana = env.actor("ana").await;
+    ana.join(&cid).await;
+    hana.push(&cid, "q1", Some(40));
+    ana.expect(event::QUESTION_LIVE).await;
+    let before = ana.expect(event::QUESTION_TIMER_UPDATE).await;
+    let redis = env.redis.as_ref().expect("a Redis store").pid();
+    signal(redis, "-STOP");
+    // The next tick's timer check gives up after its budget, its publish after 5 s; then it
+    // goes to this node's sockets anyway.
+    let during = ana.expect(event::QUESTION_TIMER_UPDATE).await;
+    let (_, body) = env.http("GET", "/metrics", None, None).await;
+    signal(redis, "-CONT");
+    assert!(
+        during["timeRemaining"].as_i64() < before["timeRemaining"].as_i64(),
+        "a later tick: {before} then {during}"
+    );
+    let text = body.as_str().unwrap_or_default();
+    let unpublished = text
+        .lines()
+        .find(|l| l.starts_with("lcr_broadcasts_unpublished_total{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(unpublished.is_some_and(|n| n >= 1), "{text}");
+    env.shutdown().await;
+}

@@ -1,8 +1,7 @@
 //! Test harness: real Redis processes, in-process servers, Control API calls and socket actors.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -22,88 +21,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// How long a test listens to be sure an event does not come.
 pub const QUIET: Duration = Duration::from_millis(600);
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A `redis-server` of our own on a free port, stopped by PID when dropped.
-pub struct RedisProcess {
-    child: Child,
-    pub port: u16,
-}
-
-impl RedisProcess {
-    pub fn start() -> RedisProcess {
-        Self::start_on(None)
-    }
-
-    /// Stops this server and starts a fresh, empty one on the same port (a Redis restart).
-    pub fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let fresh = Self::start_on(Some(self.port));
-        let old = std::mem::replace(self, fresh);
-        std::mem::forget(old);
-    }
-
-    fn start_on(fixed: Option<u16>) -> RedisProcess {
-        for _ in 0..5 {
-            let port = fixed.unwrap_or_else(free_port);
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed (apt-get install redis-server)");
-            let mut redis = RedisProcess { child, port };
-            for _ in 0..100 {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return redis;
-                }
-                if let Ok(Some(_)) = redis.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = redis.child.kill();
-        }
-        panic!("redis-server did not start");
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Runs `redis-cli` against this server and returns its trimmed output.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use lcr_testkit::{RedisProcess, free_port};
 
 /// Which store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

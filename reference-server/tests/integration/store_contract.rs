@@ -213,7 +213,38 @@ async fn presence_counts_users_once(kind: Store) {
     assert_eq!(s.audience_count("c").await.unwrap(), 0);
 }
 
+/// A node can hear of a conference's end after its socket heard `conference:status_changed`
+/// (the cluster message and the room broadcast travel apart): the store refuses the vote itself.
+async fn a_vote_in_an_ended_conference_has_no_audience(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    s.put_conference("c", "hana", ConferenceStatus::Active)
+        .await
+        .unwrap();
+    let r = run("q", 30);
+    s.start_question(&r, &meta("q")).await.unwrap();
+    assert_eq!(
+        s.record_vote("c", "q", "alex", "A", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Accepted { is_correct: true }
+    );
+    s.set_status("c", ConferenceStatus::Ended).await.unwrap();
+    assert_eq!(
+        s.record_vote("c", "q", "bo", "A", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::Rejected(RejectReason::NotAudience)
+    );
+    let rec = s
+        .close_question(&r, CloseReason::Manual, now_millis())
+        .await
+        .unwrap()
+        .expect("still open until closed");
+    assert_eq!(rec.total_responses, 1, "the refused vote was not counted");
+}
+
 crate::both_stores!(
+    a_vote_in_an_ended_conference_has_no_audience,
     push_lock_is_released_only_by_its_holder,
     votes_after_expiry_are_refused_and_the_run_still_closes,
     confirming_an_old_run_keeps_the_open_rerun,

@@ -1,0 +1,104 @@
+//! The clock thread: a node's time-critical work on a thread and a tokio runtime of its own.
+//!
+//! A node serving 17,000 sockets has that many tasks on its main runtime; under load a task
+//! woken by a timer waits behind all of them, so a countdown tick (D16) could come seconds late
+//! and a lease renewal could lapse. The clock thread runs what must keep time:
+//! - each live question's countdown, ticker and lease renewals ([`crate::flows::live`]);
+//! - the periodic task (audience counts, D11; the watch for orphaned runs, D16);
+//! - the Redis connections those use and the Socket.IO Redis adapter's connection, so a
+//!   timer check, a lease renewal or the publish of a tick to the other nodes is read and
+//!   written here, not behind the sockets.
+//!
+//! The operating system schedules the thread on its own: mostly asleep, it runs promptly when a
+//! timer fires. What it broadcasts is handed to the sockets' queues, which the main runtime
+//! drains.
+
+use std::future::Future;
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Handle to a running clock thread; cheap to clone.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (clock, guard) = reference_server::clock::Clock::start().unwrap();
+/// let on_clock = clock.spawn(async { std::thread::current().name().map(str::to_owned) });
+/// assert_eq!(on_clock.await.unwrap().as_deref(), Some("lcr-clock"));
+/// drop(guard); // stops the thread
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Clock {
+    handle: Handle,
+}
+
+/// Stops the clock thread when dropped; what still runs there is cancelled.
+#[derive(Debug)]
+pub struct ClockGuard {
+    _stop: oneshot::Sender<()>,
+}
+
+impl Clock {
+    /// Starts the thread; the clock runs until the guard is dropped.
+    ///
+    /// # Errors
+    ///
+    /// When the thread or its runtime cannot be created.
+    pub fn start() -> std::io::Result<(Clock, ClockGuard)> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("lcr-clock".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(rt.handle().clone()));
+                // The guard dropped (or sent): return, and dropping `rt` cancels what is left.
+                let _ = rt.block_on(stop_rx);
+            })?;
+        let handle = handle_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the clock thread stopped at once"))??;
+        Ok((Clock { handle }, ClockGuard { _stop: stop_tx }))
+    }
+
+    /// Runs `task` on the clock thread.
+    pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(task)
+    }
+
+    /// Runs `task` on the clock thread and waits for it: connections it opens (fred spawns
+    /// their I/O tasks where they are initialised) are then served there.
+    ///
+    /// # Errors
+    ///
+    /// When the clock thread stopped before `task` finished.
+    pub async fn run<F>(&self, task: F) -> Result<F::Output, ClockStopped>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(task).await.map_err(|_| ClockStopped)
+    }
+}
+
+/// The clock thread stopped (the server is shutting down) before a task finished.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the clock thread has stopped")]
+pub struct ClockStopped;

@@ -1,0 +1,131 @@
+//! A real Redis for tests: `redis-server` (Debian package `redis-server`, Redis 7 for the
+//! Socket.IO adapter's RESP3) on a free port of 127.0.0.1, keeping nothing on disk, stopped by
+//! PID.
+//!
+//! The server is started as
+//!
+//! ```text
+//! redis-server --port PORT --bind 127.0.0.1 --save "" --appendonly no
+//! ```
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// How long [`RedisProcess::start`] waits for the server to accept connections.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a fresh port is tried when the one picked was taken by someone else meanwhile.
+const PORT_ATTEMPTS: usize = 5;
+
+/// A `redis-server` of the test's own on a free port; killed (SIGKILL) and reaped when dropped.
+///
+/// # Example
+///
+/// ```no_run
+/// let redis = lcr_testkit::RedisProcess::start();
+/// assert_eq!(redis.cli(&["PING"]), "PONG");
+/// assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port));
+/// ```
+#[derive(Debug)]
+pub struct RedisProcess {
+    child: Child,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl RedisProcess {
+    /// Starts an empty server on a free port and waits until it accepts connections.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is not installed (`apt-get install redis-server`) or does not start.
+    pub fn start() -> RedisProcess {
+        Self::start_on(None)
+    }
+
+    /// Kills this server and starts a fresh, empty one on the same port (a Redis restart, as
+    /// clients see it).
+    ///
+    /// # Panics
+    ///
+    /// When the new server does not start.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// let mut redis = lcr_testkit::RedisProcess::start();
+    /// redis.cli(&["SET", "k", "v"]);
+    /// redis.restart();
+    /// assert_eq!(redis.cli(&["EXISTS", "k"]), "0");
+    /// ```
+    pub fn restart(&mut self) {
+        self.stop();
+        let fresh = Self::start_on(Some(self.port));
+        // The old child is reaped; only the new one is left to stop.
+        *self = fresh;
+    }
+
+    fn start_on(fixed: Option<u16>) -> RedisProcess {
+        for _ in 0..PORT_ATTEMPTS {
+            let port = fixed.unwrap_or_else(free_port);
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (apt-get install redis-server)");
+            let mut redis = RedisProcess { child, port };
+            let started = Instant::now();
+            while started.elapsed() < READY_TIMEOUT {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return redis;
+                }
+                // Exited: most likely the port was taken meanwhile; try another.
+                if let Ok(Some(_)) = redis.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            redis.stop();
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// The server's process id (to pause it with SIGSTOP, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `redis-cli` against this server and returns its trimmed standard output.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-cli` cannot be run.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs (it comes with redis-server)");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
