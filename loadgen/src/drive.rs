@@ -10,9 +10,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lcr_client::{ClientConfig, Received, connect};
+use std::borrow::Cow;
+
+use lcr_client::{ClientConfig, Connection, EventFrame, connect};
 use lcr_protocol::event;
-use lcr_protocol::now_millis;
+use lcr_protocol::{RejectReason, now_millis};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -90,6 +93,47 @@ struct PerQuestion {
     resent: bool,
 }
 
+/// The fields a voter reads, of whichever event: decoded straight from the frame, borrowing
+/// its strings (a voter handles a message a second for the whole run, so no `Value` tree).
+/// Lenient: fields a server leaves out are `None`, fields it adds are skipped.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Seen<'a> {
+    #[serde(borrow)]
+    question_id: Option<Cow<'a, str>>,
+    started_at: Option<i64>,
+    expires_at: Option<i64>,
+    time_remaining: Option<i64>,
+    timestamp: Option<i64>,
+    closed_at: Option<i64>,
+    #[serde(borrow)]
+    selected_option: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+    option_counts: Option<BTreeMap<String, u64>>,
+    total_votes: Option<u64>,
+    #[serde(borrow)]
+    code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    context: Option<SeenContext<'a>>,
+}
+
+/// `error.context`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SeenContext<'a> {
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+}
+
+/// Decodes a frame for a voter; a frame it cannot read is counted as a delivery and reported
+/// as an `error` of code `UNREADABLE` (a server bug the run must show).
+fn seen(frame: &EventFrame) -> Option<(Cow<'_, str>, Seen<'_>)> {
+    frame
+        .parse::<Seen>()
+        .map(|(name, data)| (name, data.unwrap_or_default()))
+}
+
 /// Connects voter `i` to `target` and joins the conference; `None` when it cannot.
 async fn connect_and_join(
     plan: &Plan,
@@ -97,7 +141,7 @@ async fn connect_and_join(
     target: &str,
     sink: &Sink,
     end: Instant,
-) -> Option<(lcr_client::Client, lcr_client::Events)> {
+) -> Option<Connection> {
     let user = plan.voter_user(i);
     let mut cfg = ClientConfig::new(target.to_owned()).auth(json!({ "token": token(plan, &user) }));
     if !plan.local_ips.is_empty() {
@@ -109,9 +153,9 @@ async fn connect_and_join(
     // Connect (retried: a listen backlog overflow under a connect storm is not the server's
     // answer), then join (retried while the conference does not exist yet: another shard makes it).
     let mut attempt = 0;
-    let (client, mut events) = loop {
+    let mut conn = loop {
         let t = Instant::now();
-        match connect(&cfg).await {
+        match Connection::open(&cfg).await {
             Ok(c) => {
                 sink.time(metric::CONNECT, t.elapsed().as_micros() as u64, true);
                 break c;
@@ -131,20 +175,25 @@ async fn connect_and_join(
     sink.rec.connected(now_millis(), 1);
     let joined = loop {
         let t = Instant::now();
-        if client
+        if conn
             .emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+            .await
             .is_err()
         {
             break false;
         }
         let mut outcome = None;
         while outcome.is_none() {
-            let Ok(Some(r)) = tokio::time::timeout_at(end.into(), events.next()).await else {
+            let Ok(Ok(frame)) = tokio::time::timeout_at(end.into(), conn.recv()).await else {
                 break;
             };
-            match r.name.as_str() {
-                event::CONFERENCE_JOINED => outcome = Some(true),
-                event::ERROR if r.data["context"]["event"] == event::CONFERENCE_JOIN => {
+            match seen(&frame) {
+                Some((name, _)) if name == event::CONFERENCE_JOINED => outcome = Some(true),
+                Some((name, data))
+                    if name == event::ERROR
+                        && data.context.as_ref().and_then(|c| c.event.as_deref())
+                            == Some(event::CONFERENCE_JOIN) =>
+                {
                     outcome = Some(false)
                 }
                 _ => {}
@@ -166,60 +215,94 @@ async fn connect_and_join(
     };
     if !joined {
         sink.rec.connected(now_millis(), -1);
-        client.close();
+        conn.close().await;
         return None;
     }
-    Some((client, events))
+    Some(conn)
 }
 
+/// Sends voter `i`'s vote on question `k` (twice for one voter in a hundred).
+async fn send_vote(
+    plan: &Plan,
+    i: usize,
+    k: usize,
+    at: Instant,
+    conn: &mut Connection,
+    sink: &Sink,
+    questions: &mut BTreeMap<usize, PerQuestion>,
+) {
+    let Some(q) = questions.get_mut(&k) else {
+        return;
+    };
+    q.scheduled_at = Some(at);
+    let qid = plan.question_id(k);
+    let payload = json!({"conferenceId": plan.conference_id(), "questionId": qid, "selectedOption": q.option});
+    let twice = plan.votes_twice(i, k);
+    for _ in 0..if twice { 2 } else { 1 } {
+        if conn.emit(event::VOTE_SUBMIT, &payload).await.is_ok() {
+            q.sent += 1;
+        }
+    }
+    sink.rec.question(&qid, |t| {
+        t.votes_sent += 1;
+        t.duplicates_sent += u64::from(twice);
+    });
+}
+
+/// One voter: one task, its connection owned here (no connection task, no channel), one timer
+/// for the run's end and one for its next vote.
 async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     let cid = plan.conference_id();
-    let Some((mut client, mut events)) =
-        connect_and_join(&plan, i, plan.target_for(i), &sink, end).await
-    else {
+    let Some(mut conn) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await else {
         return;
     };
     let mut lost = 0;
 
     let mut questions: BTreeMap<usize, PerQuestion> = BTreeMap::new();
-    let (vote_tx, mut vote_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let mut done = false;
-    while !done {
+    // Votes scheduled and not sent yet, (question, instant), earliest first.
+    let mut due: Vec<(usize, Instant)> = Vec::new();
+    let deadline = tokio::time::sleep_until(end.into());
+    let vote_timer = tokio::time::sleep_until(end.into());
+    tokio::pin!(deadline, vote_timer);
+    loop {
         let next = tokio::select! {
-            r = tokio::time::timeout_at(end.into(), events.next()) => r,
-            Some((k, at)) = vote_rx.recv() => {
-                if let Some(q) = questions.get_mut(&k) {
-                    q.scheduled_at = Some(at);
-                    let qid = plan.question_id(k);
-                    let payload = json!({"conferenceId": cid, "questionId": qid, "selectedOption": q.option});
-                    let twice = plan.votes_twice(i, k);
-                    for _ in 0..if twice { 2 } else { 1 } {
-                        if client.emit(event::VOTE_SUBMIT, &payload).is_ok() {
-                            q.sent += 1;
-                        }
-                    }
-                    sink.rec.question(&qid, |t| {
-                        t.votes_sent += 1;
-                        t.duplicates_sent += u64::from(twice);
-                    });
+            biased;
+            () = &mut deadline => break,
+            () = &mut vote_timer, if !due.is_empty() => {
+                let (k, at) = due.remove(0);
+                send_vote(&plan, i, k, at, &mut conn, &sink, &mut questions).await;
+                if let Some((_, next)) = due.first() {
+                    vote_timer.as_mut().reset((*next).into());
                 }
                 continue;
             }
+            r = conn.recv() => r,
         };
-        let r = match next {
-            Ok(Some(r)) => r,
-            Ok(None) if plan.reconnect && Instant::now() < end => {
+        match next {
+            Ok(frame) => {
+                let mut schedule = None;
+                let done = on_event(&plan, i, &frame, &sink, &mut questions, &mut schedule);
+                if let Some((k, at)) = schedule {
+                    due.push((k, at));
+                    due.sort_by_key(|(_, at)| *at);
+                    vote_timer.as_mut().reset(due[0].1.into());
+                }
+                if done {
+                    break;
+                }
+            }
+            Err(_) if plan.reconnect && Instant::now() < end => {
                 // The node died: come back on the next target, and send again every vote that
                 // got no answer (the server says `duplicate` if it had counted it).
                 lost += 1;
                 sink.rec.connected(now_millis(), -1);
-                let Some((c, e)) =
+                let Some(c) =
                     connect_and_join(&plan, i, plan.target_after(i, lost), &sink, end).await
                 else {
                     sink.rec.disconnect();
                     break;
                 };
-                (client, events) = (c, e);
+                conn = c;
                 sink.rec.reconnected();
                 for (k, q) in questions.iter_mut() {
                     q.reconnected = true;
@@ -227,29 +310,26 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                         q.sent = q.answers + 1;
                         q.resent = true;
                         let payload = json!({"conferenceId": cid, "questionId": plan.question_id(*k), "selectedOption": q.option});
-                        let _ = client.emit(event::VOTE_SUBMIT, &payload);
+                        let _ = conn.emit(event::VOTE_SUBMIT, &payload).await;
                     } else {
                         q.sent = q.sent.min(q.answers.max(q.accepted));
                     }
                 }
-                continue;
             }
-            Ok(None) => {
+            Err(_) => {
                 sink.rec.disconnect();
                 break;
             }
-            Err(_) => break,
-        };
-        done = on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
+        }
     }
     // The last final result can overtake the answer to a vote sent just before the close (on
     // a saturated box by several seconds): give outstanding answers 20 s before counting them
     // as never answered.
     let grace = (Instant::now() + Duration::from_secs(20)).min(end + Duration::from_secs(20));
     while questions.values().any(|q| q.answers < q.sent) {
-        match tokio::time::timeout_at(grace.into(), events.next()).await {
-            Ok(Some(r)) => {
-                on_event(&plan, i, &r, &sink, &mut questions, &vote_tx);
+        match tokio::time::timeout_at(grace.into(), conn.recv()).await {
+            Ok(Ok(frame)) => {
+                on_event(&plan, i, &frame, &sink, &mut questions, &mut None);
             }
             _ => break,
         }
@@ -280,26 +360,33 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         });
     }
     sink.rec.connected(now_millis(), -1);
-    client.close();
+    conn.close().await;
 }
 
-/// Handles one message; true when the run is over for this voter.
+/// Handles one message; true when the run is over for this voter. A `question:live` puts the
+/// voter's vote on that question in `schedule`.
 fn on_event(
     plan: &Plan,
     i: usize,
-    r: &Received,
+    frame: &EventFrame,
     sink: &Sink,
     questions: &mut BTreeMap<usize, PerQuestion>,
-    vote_tx: &mpsc::UnboundedSender<(usize, Instant)>,
+    schedule: &mut Option<(usize, Instant)>,
 ) -> bool {
-    let qid = r.data["questionId"].as_str().unwrap_or_default();
+    let Some((name, data)) = seen(frame) else {
+        sink.rec.delivered(frame.at, false);
+        sink.rec.error("UNREADABLE");
+        tracing::warn!(voter = i, frame = frame.text(), "unreadable event");
+        return false;
+    };
+    let at = frame.at;
+    let qid = data.question_id.as_deref().unwrap_or_default();
     let k = plan.question_index(qid);
-    let ts = |field: &str| r.data[field].as_i64();
     let fanout = |name: &'static str, key: &'static str, server: Option<i64>| match server {
         Some(s) => {
-            sink.rec.fanout(name, key, qid, s, r.at);
+            sink.rec.fanout(name, key, qid, s, at);
             if sink.fanout_to_goose {
-                let micros = ((r.at - s).max(0) as u64) * 1000;
+                let micros = ((at - s).max(0) as u64) * 1000;
                 let _ = sink.goose.send(Sample {
                     name,
                     took: Duration::from_micros(micros),
@@ -307,21 +394,21 @@ fn on_event(
                 });
             }
         }
-        None => sink.rec.delivered(r.at, false),
+        None => sink.rec.delivered(at, false),
     };
-    match r.name.as_str() {
-        event::VOTE_ACCEPTED | event::VOTE_REJECTED => sink.rec.delivered(r.at, true),
+    match &*name {
+        event::VOTE_ACCEPTED | event::VOTE_REJECTED => sink.rec.delivered(at, true),
         event::QUESTION_LIVE
         | event::QUESTION_TIMER_UPDATE
         | event::VOTE_RESULT
         | event::QUESTION_CLOSED
         | event::VOTE_FINAL_RESULT => {}
-        _ => sink.rec.delivered(r.at, false),
+        _ => sink.rec.delivered(at, false),
     }
-    match r.name.as_str() {
+    match &*name {
         event::QUESTION_LIVE => {
-            fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, ts("startedAt"));
-            if let (Some(k), Some(started)) = (k, ts("startedAt")) {
+            fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, data.started_at);
+            if let (Some(k), Some(started)) = (k, data.started_at) {
                 let (offset, option) = plan.vote_of(i, k);
                 questions.insert(
                     k,
@@ -345,62 +432,53 @@ fn on_event(
                 // past: the vote goes at once and its ack latency still counts from the schedule
                 // (no coordinated omission).
                 let scheduled = started + offset as i64;
-                let at = if scheduled >= r.at {
-                    r.instant + Duration::from_millis((scheduled - r.at) as u64)
+                let when = if scheduled >= at {
+                    frame.instant + Duration::from_millis((scheduled - at) as u64)
                 } else {
-                    r.instant
-                        .checked_sub(Duration::from_millis((r.at - scheduled) as u64))
-                        .unwrap_or(r.instant)
+                    frame
+                        .instant
+                        .checked_sub(Duration::from_millis((at - scheduled) as u64))
+                        .unwrap_or(frame.instant)
                 };
-                let tx = vote_tx.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep_until(at.into()).await;
-                    let _ = tx.send((k, at));
-                });
+                *schedule = Some((k, when));
             }
         }
         event::QUESTION_TIMER_UPDATE => {
             // When the tick was due by D16, expiresAt − timeRemaining·1000: spec fields, so this
             // works against any server, with or without a timestamp extension.
-            let due = ts("expiresAt")
-                .zip(ts("timeRemaining"))
+            let due = data
+                .expires_at
+                .zip(data.time_remaining)
                 .map(|(e, left)| e - left * 1000);
             fanout(metric::FANOUT_TIMER, event::QUESTION_TIMER_UPDATE, due);
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
                 q.timers += 1;
             }
         }
-        event::VOTE_RESULT => fanout(metric::FANOUT_RESULT, event::VOTE_RESULT, ts("timestamp")),
+        event::VOTE_RESULT => fanout(metric::FANOUT_RESULT, event::VOTE_RESULT, data.timestamp),
         event::QUESTION_CLOSED => {
             fanout(
                 metric::FANOUT_CLOSED,
                 event::QUESTION_CLOSED,
-                ts("closedAt"),
+                data.closed_at,
             );
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
                 q.closed = true;
-                q.closed_at = ts("closedAt");
+                q.closed_at = data.closed_at;
             }
         }
         event::VOTE_FINAL_RESULT => {
             fanout(
                 metric::FANOUT_FINAL,
                 event::VOTE_FINAL_RESULT,
-                ts("closedAt"),
+                data.closed_at,
             );
             if let Some(k) = k {
                 if let Some(q) = questions.get_mut(&k) {
                     q.fin = true;
                 }
-                let counts: BTreeMap<String, u64> = r.data["optionCounts"]
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let total = r.data["totalVotes"].as_u64();
+                let counts = data.option_counts.unwrap_or_default();
+                let total = data.total_votes;
                 sink.rec.question(qid, |t| match &t.final_counts {
                     None => {
                         t.final_counts = Some(counts);
@@ -414,18 +492,22 @@ fn on_event(
         }
         event::VOTE_ACCEPTED | event::VOTE_REJECTED => {
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
-                if let (Some(at), 0) = (q.scheduled_at, q.answers) {
-                    let micros = r.instant.saturating_duration_since(at).as_micros() as u64;
-                    sink.time(metric::VOTE_ACK, micros, r.name == event::VOTE_ACCEPTED);
+                let accepted = name == event::VOTE_ACCEPTED;
+                if let (Some(sent_at), 0) = (q.scheduled_at, q.answers) {
+                    let micros =
+                        frame.instant.saturating_duration_since(sent_at).as_micros() as u64;
+                    sink.time(metric::VOTE_ACK, micros, accepted);
                 }
                 q.answers += 1;
-                if r.name == event::VOTE_ACCEPTED {
+                let reason = data.reason.as_deref().unwrap_or("?");
+                if accepted {
                     q.accepted += 1;
-                    let option = r.data["selectedOption"].as_str().unwrap_or("?").to_owned();
+                    let option = data.selected_option.as_deref().unwrap_or("?").to_owned();
                     sink.rec.question(qid, |t| {
                         *t.accepted_by_option.entry(option).or_default() += 1
                     });
-                } else if q.resent && q.accepted == 0 && r.data["reason"] == "duplicate" {
+                } else if q.resent && q.accepted == 0 && reason == RejectReason::Duplicate.as_str()
+                {
                     // Counted before the connection died: its vote:accepted was lost with it.
                     q.accepted += 1;
                     let option = q.option.to_owned();
@@ -434,9 +516,11 @@ fn on_event(
                         t.accepted_before_reconnect += 1;
                     });
                 } else {
-                    let reason = r.data["reason"].as_str().unwrap_or("?").to_owned();
-                    let unknown = q.resent && q.accepted == 0 && reason == "question_closed";
+                    let unknown = q.resent
+                        && q.accepted == 0
+                        && reason == RejectReason::QuestionClosed.as_str();
                     let option = q.option.to_owned();
+                    let reason = reason.to_owned();
                     sink.rec.question(qid, |t| {
                         if unknown {
                             *t.unknown_after_reconnect.entry(option).or_default() += 1;
@@ -446,7 +530,7 @@ fn on_event(
                 }
             }
         }
-        event::ERROR => sink.rec.error(r.data["code"].as_str().unwrap_or("?")),
+        event::ERROR => sink.rec.error(data.code.as_deref().unwrap_or("?")),
         _ => {}
     }
     false

@@ -127,7 +127,9 @@ struct Inner {
     disconnects: u64,
     reconnects: u64,
     connect_failures: u64,
-    broadcasts: std::collections::HashMap<(&'static str, String, i64), Spread>,
+    /// Per (event, server time), the questions' spreads: a delivery finds its entry without
+    /// allocating (one or two questions share a server time).
+    broadcasts: std::collections::HashMap<(&'static str, i64), Vec<(String, Spread)>>,
     questions: BTreeMap<String, QuestionTally>,
     voters: u64,
     problems: Vec<String>,
@@ -332,23 +334,21 @@ impl Recorder {
         self.with(|i| {
             i.record(metric, micros);
             i.seconds.entry(at / 1000).or_default().deliveries += 1;
-            let key = (event, question.to_owned(), sent);
-            match i.broadcasts.get_mut(&key) {
-                Some(s) => {
+            let spreads = i.broadcasts.entry((event, sent)).or_default();
+            match spreads.iter_mut().find(|(q, _)| q == question) {
+                Some((_, s)) => {
                     s.first = s.first.min(at);
                     s.last = s.last.max(at);
                     s.count += 1;
                 }
-                None => {
-                    i.broadcasts.insert(
-                        key,
-                        Spread {
-                            first: at,
-                            last: at,
-                            count: 1,
-                        },
-                    );
-                }
+                None => spreads.push((
+                    question.to_owned(),
+                    Spread {
+                        first: at,
+                        last: at,
+                        count: 1,
+                    },
+                )),
             }
         });
     }
@@ -450,7 +450,11 @@ impl Recorder {
             broadcasts: i
                 .broadcasts
                 .iter()
-                .map(|((e, q, t), s)| (format!("{e} {q} {t}"), s.clone()))
+                .flat_map(|((e, t), spreads)| {
+                    spreads
+                        .iter()
+                        .map(move |(q, s)| (format!("{e} {q} {t}"), s.clone()))
+                })
                 .collect(),
             questions: i.questions.clone(),
             generator_rss_kib,

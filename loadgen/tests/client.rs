@@ -1,9 +1,10 @@
 //! The lean client (`lcr-client`) against the reference server: handshake, CONNECT with auth,
-//! events both ways, `connect_error`, and ping/pong over several heartbeats.
+//! events both ways, `connect_error`, and ping/pong over several heartbeats; the same for the
+//! task-less [`lcr_client::Connection`] the voters use, with typed decoding.
 
 use std::time::Duration;
 
-use lcr_client::{ClientConfig, ConnectError, connect};
+use lcr_client::{ClientConfig, ConnectError, Connection, connect};
 use lcr_protocol::event;
 use serde_json::json;
 
@@ -49,6 +50,43 @@ async fn a_refused_token_is_a_connect_error_with_its_data() {
         Err(ConnectError::Refused(v)) => assert_eq!(v["data"]["code"], "UNAUTHORIZED", "{v}"),
         other => panic!("expected connect_error, got {:?}", other.map(|_| ())),
     }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_answers_pings_inside_recv_even_when_recv_is_cancelled() {
+    // As in a voter's select!, recv is dropped every 30 ms for 1.5 s (over seven heartbeats of
+    // 200 ms): a pong cut short must still go out, or the server drops the socket.
+    let srv = server(200).await;
+    let mut conn = Connection::open(&ClientConfig::new(srv.url()).auth(auth("bo")))
+        .await
+        .unwrap();
+    let quiet_until = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < quiet_until {
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(30), conn.recv()).await {
+            panic!("nothing was due, got {:?}", r.map(|f| f.text().to_owned()));
+        }
+    }
+    conn.emit(event::CONFERENCE_LEAVE, &json!({"conferenceId": "c1"}))
+        .await
+        .unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(5), conn.recv())
+        .await
+        .expect("an answer")
+        .expect("still connected");
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Left<'a> {
+        conference_id: &'a str,
+    }
+    let (name, left) = frame.parse::<Left>().expect("an event");
+    assert_eq!(name, event::CONFERENCE_LEFT);
+    assert_eq!(left.expect("with its payload").conference_id, "c1");
+    assert_eq!(
+        frame.received().map(|r| r.data["conferenceId"].clone()),
+        Some(json!("c1"))
+    );
+    conn.close().await;
     srv.shutdown().await;
 }
 

@@ -28,9 +28,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::net::{TcpSocket, TcpStream, lookup_host};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use packet::Frame;
@@ -241,12 +241,160 @@ fn ws_config() -> WebSocketConfig {
 
 /// Connects, runs the Socket.IO handshake, and spawns the connection task.
 pub async fn connect(cfg: &ClientConfig) -> Result<(Client, Events), ConnectError> {
-    tokio::time::timeout(cfg.connect_timeout, connect_inner(cfg))
-        .await
-        .map_err(|_| ConnectError::Timeout)?
+    let conn = Connection::open(cfg).await?;
+    let sid = conn.sid.clone();
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(conn, out_rx, in_tx));
+    Ok((
+        Client { out: out_tx, sid },
+        Events {
+            rx: in_rx,
+            stash: VecDeque::new(),
+            closed: None,
+        },
+    ))
 }
 
-async fn connect_inner(cfg: &ClientConfig) -> Result<(Client, Events), ConnectError> {
+/// One event frame as it arrived, undecoded: decode it with [`EventFrame::parse`] (typed,
+/// borrowing) or [`EventFrame::received`] (a `Value`).
+#[derive(Debug, Clone)]
+pub struct EventFrame {
+    text: Utf8Bytes,
+    /// Wall-clock receipt time, ms since the epoch.
+    pub at: i64,
+    /// Monotonic receipt time.
+    pub instant: std::time::Instant,
+}
+
+impl EventFrame {
+    /// The whole text frame (`42["name",…]`).
+    pub fn text(&self) -> &str {
+        self.text.as_str()
+    }
+
+    /// The event's name and argument decoded into `T` (see [`packet::parse_event`]).
+    pub fn parse<'a, T: serde::Deserialize<'a>>(
+        &'a self,
+    ) -> Option<(std::borrow::Cow<'a, str>, Option<T>)> {
+        packet::parse_event(self.text.as_str())
+    }
+
+    /// The event as a [`Received`], its argument a `Value`.
+    pub fn received(&self) -> Option<Received> {
+        match packet::decode(self.text.as_str()) {
+            Frame::Event { name, data } => Some(Received {
+                name,
+                data,
+                at: self.at,
+                instant: self.instant,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// One Socket.IO connection driven by its owner, with no task or channel of its own: the
+/// lightest way to hold many sockets in one process (the load generator's voters).
+/// [`Connection::recv`] answers pings itself and yields event frames undecoded.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), lcr_client::ConnectError> {
+/// use lcr_client::{ClientConfig, Connection};
+/// let mut conn = Connection::open(&ClientConfig::new("http://127.0.0.1:3000")).await?;
+/// conn.emit("conference:join", &serde_json::json!({"conferenceId": "c1"})).await.ok();
+/// while let Ok(frame) = conn.recv().await {
+///     #[derive(serde::Deserialize)]
+///     #[serde(rename_all = "camelCase")]
+///     struct Joined<'a> { conference_id: Option<&'a str> }
+///     if let Some((name, Some(data))) = frame.parse::<Joined>() {
+///         println!("{name}: {:?}", data.conference_id);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    ws: Ws,
+    /// The Socket.IO session id the server gave.
+    pub sid: String,
+    /// A write (a pong) was started and not seen through: flush before anything else.
+    unflushed: bool,
+}
+
+impl Connection {
+    /// Connects and runs the Engine.IO and Socket.IO handshakes, within `cfg.connect_timeout`.
+    pub async fn open(cfg: &ClientConfig) -> Result<Self, ConnectError> {
+        tokio::time::timeout(cfg.connect_timeout, open(cfg))
+            .await
+            .map_err(|_| ConnectError::Timeout)?
+    }
+
+    /// The next event frame, answering pings on the way; `Err(why)` once the connection is
+    /// over (server disconnect, transport close or error). Cancel-safe: dropping the future
+    /// loses no frame, and a pong cut short is sent on the next call.
+    pub async fn recv(&mut self) -> Result<EventFrame, String> {
+        loop {
+            if self.unflushed {
+                self.ws
+                    .flush()
+                    .await
+                    .map_err(|e| format!("pong failed: {e}"))?;
+                self.unflushed = false;
+            }
+            match self.ws.next().await {
+                Some(Ok(Message::Text(text))) => match text.as_bytes().first() {
+                    Some(b'2') if text.len() == 1 => {
+                        self.unflushed = true;
+                        self.ws
+                            .send(Message::text(packet::PONG))
+                            .await
+                            .map_err(|e| format!("pong failed: {e}"))?;
+                        self.unflushed = false;
+                    }
+                    Some(b'4') => match text.as_bytes().get(1) {
+                        Some(b'2') => {
+                            return Ok(EventFrame {
+                                text,
+                                at: now_millis(),
+                                instant: std::time::Instant::now(),
+                            });
+                        }
+                        Some(b'1') => return Err("server disconnected the socket".to_owned()),
+                        _ => {}
+                    },
+                    Some(b'1') => return Err("server closed the transport".to_owned()),
+                    _ => {}
+                },
+                Some(Ok(Message::Close(_))) | None => return Err("websocket closed".to_owned()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(format!("websocket error: {e}")),
+            }
+        }
+    }
+
+    /// Emits `event` with one argument.
+    pub async fn emit<T: Serialize + ?Sized>(
+        &mut self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), Closed> {
+        let text = packet::encode_event(event, data).map_err(|_| Closed)?;
+        self.send_raw(text).await
+    }
+
+    /// Sends a raw Engine.IO text frame.
+    pub async fn send_raw(&mut self, text: String) -> Result<(), Closed> {
+        self.ws.send(Message::text(text)).await.map_err(|_| Closed)
+    }
+
+    /// Closes the connection (Socket.IO DISCONNECT, then the websocket).
+    pub async fn close(mut self) {
+        let _ = self.ws.send(Message::text("41")).await;
+        let _ = self.ws.close(None).await;
+    }
+}
+
+async fn open(cfg: &ClientConfig) -> Result<Connection, ConnectError> {
     let rest = cfg
         .url
         .strip_prefix("http://")
@@ -304,17 +452,11 @@ async fn connect_inner(cfg: &ClientConfig) -> Result<(Client, Events), ConnectEr
             }
         }
     };
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(ws, out_rx, in_tx));
-    Ok((
-        Client { out: out_tx, sid },
-        Events {
-            rx: in_rx,
-            stash: VecDeque::new(),
-            closed: None,
-        },
-    ))
+    Ok(Connection {
+        ws,
+        sid,
+        unflushed: false,
+    })
 }
 
 async fn read_frame(ws: &mut Ws) -> Result<Frame, ConnectError> {
@@ -331,39 +473,28 @@ async fn read_frame(ws: &mut Ws) -> Result<Frame, ConnectError> {
 }
 
 async fn run(
-    mut ws: Ws,
+    mut conn: Connection,
     mut out: mpsc::UnboundedReceiver<String>,
     events: mpsc::UnboundedSender<Incoming>,
 ) {
     let why = loop {
         tokio::select! {
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(t))) => match packet::decode(t.as_str()) {
-                    Frame::Ping => {
-                        if let Err(e) = ws.send(Message::text(packet::PONG)).await {
-                            break format!("pong failed: {e}");
-                        }
+            frame = conn.recv() => match frame {
+                Ok(frame) => {
+                    if let Some(r) = frame.received() {
+                        let _ = events.send(Incoming::Event(r));
                     }
-                    Frame::Event { name, data } => {
-                        let _ = events.send(Incoming::Event(Received { name, data, at: now_millis(), instant: std::time::Instant::now() }));
-                    }
-                    Frame::Disconnect => break "server disconnected the socket".to_owned(),
-                    Frame::Close => break "server closed the transport".to_owned(),
-                    _ => {}
-                },
-                Some(Ok(Message::Close(_))) | None => break "websocket closed".to_owned(),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break format!("websocket error: {e}"),
+                }
+                Err(why) => break why,
             },
             text = out.recv() => match text {
                 Some(t) if !t.is_empty() => {
-                    if let Err(e) = ws.send(Message::text(t)).await {
+                    if let Err(e) = conn.ws.send(Message::text(t)).await {
                         break format!("send failed: {e}");
                     }
                 }
                 _ => {
-                    let _ = ws.send(Message::text("41")).await;
-                    let _ = ws.close(None).await;
+                    conn.close().await;
                     break "closed by client".to_owned();
                 }
             },

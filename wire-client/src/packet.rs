@@ -11,7 +11,9 @@
 //! assert!(matches!(decode("2"), Frame::Ping));
 //! ```
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One decoded frame.
@@ -58,9 +60,8 @@ fn decode_socketio(body: &str) -> Frame {
         Some(b'0') if !body[1..].starts_with('/') => Frame::Connect(json(&body[1..])),
         Some(b'1') if !body[1..].starts_with('/') => Frame::Disconnect,
         Some(b'4') if !body[1..].starts_with('/') => Frame::ConnectError(json(&body[1..])),
-        Some(b'2') if !body[1..].starts_with('/') => {
-            let rest = body[1..].trim_start_matches(|c: char| c.is_ascii_digit());
-            match serde_json::from_str::<Vec<Value>>(rest) {
+        Some(b'2') if !body[1..].starts_with('/') => match event_array(body) {
+            Some(array) => match serde_json::from_str::<Vec<Value>>(array) {
                 Ok(mut items) if !items.is_empty() => match items.remove(0) {
                     Value::String(name) => Frame::Event {
                         name,
@@ -69,10 +70,47 @@ fn decode_socketio(body: &str) -> Frame {
                     _ => Frame::Other(body.to_owned()),
                 },
                 _ => Frame::Other(body.to_owned()),
-            }
-        }
+            },
+            None => Frame::Other(body.to_owned()),
+        },
         _ => Frame::Other(body.to_owned()),
     }
+}
+
+/// The JSON array of a Socket.IO EVENT in the default namespace, `[name, data…]`, from the
+/// packet after its Engine.IO type (`2…`, ack id skipped); `None` for any other packet.
+fn event_array(body: &str) -> Option<&str> {
+    let rest = body.strip_prefix('2')?;
+    if rest.starts_with('/') {
+        return None;
+    }
+    Some(rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+}
+
+#[derive(Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct EventTuple<'a, T>(#[serde(borrow)] Cow<'a, str>, #[serde(default)] Option<T>);
+
+/// Decodes an event frame (`42["name", data]`) straight into `T`, borrowing from `text` where
+/// `T` does: no `Value` tree, for hot paths that read a few fields of many messages. `None` when
+/// the frame is not an event, or its argument does not fit `T`; the argument is `None` when the
+/// event has none.
+///
+/// ```
+/// use lcr_client::packet::parse_event;
+/// #[derive(serde::Deserialize)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Tick<'a> { question_id: &'a str, time_remaining: u32 }
+/// let text = r#"42["question:timer_update",{"questionId":"q1","timeRemaining":44,"expiresAt":1}]"#;
+/// let (name, tick) = parse_event::<Tick>(text).unwrap();
+/// let tick = tick.unwrap();
+/// assert_eq!((&*name, tick.question_id, tick.time_remaining), ("question:timer_update", "q1", 44));
+/// assert!(parse_event::<Tick>("2").is_none());
+/// ```
+pub fn parse_event<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(Cow<'a, str>, Option<T>)> {
+    let array = event_array(text.strip_prefix('4')?)?;
+    let EventTuple(name, data) = serde_json::from_str(array).ok()?;
+    Some((name, data))
 }
 
 /// Encodes `42["event", data]`.
