@@ -91,6 +91,10 @@ struct PerQuestion {
     reconnected: bool,
     /// The vote was sent again after a reconnection.
     resent: bool,
+    /// The vote's scheduled wall-clock time (`startedAt` + offset), ms since the epoch.
+    scheduled_ms: i64,
+    /// The first answer was `question_closed`.
+    refused_closed: bool,
 }
 
 /// The fields a voter reads, of whichever event: decoded straight from the frame, borrowing
@@ -349,6 +353,14 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             if q.accepted > 1 {
                 t.accepted_twice += 1;
             }
+            // A second of slack: a vote sent in the last second may meet the close on the way.
+            // Without question:closed (itself a violation), the close is taken as the timeout.
+            let closed_at = q
+                .closed_at
+                .unwrap_or(q.started_at + i64::from(plan.question_duration) * 1000);
+            if q.refused_closed && !q.resent && q.scheduled_ms + 1000 <= closed_at {
+                t.refused_in_time += 1;
+            }
             t.got_live += 1;
             t.got_closed += u64::from(q.closed);
             t.got_final += u64::from(q.fin);
@@ -425,6 +437,8 @@ fn on_event(
                         fin: false,
                         reconnected: false,
                         resent: false,
+                        scheduled_ms: started + offset as i64,
+                        refused_closed: false,
                     },
                 );
                 // The scheduled instant on this machine's monotonic clock, anchored at the

@@ -100,6 +100,11 @@ pub struct QuestionTally {
     /// Second votes sent on purpose (the server must answer `duplicate`).
     #[serde(default)]
     pub duplicates_sent: u64,
+    /// First votes sent at least a second before the question closed (by the server's
+    /// `closedAt`) and answered `question_closed`: the server took them up after the close, so
+    /// those voters did not get to vote.
+    #[serde(default)]
+    pub refused_in_time: u64,
 }
 
 /// One second of the run.
@@ -525,6 +530,7 @@ impl Snapshot {
                 e.votes_sent += t.votes_sent;
                 e.votes_unanswered += t.votes_unanswered;
                 e.accepted_before_reconnect += t.accepted_before_reconnect;
+                e.refused_in_time += t.refused_in_time;
                 for (k, v) in &t.unknown_after_reconnect {
                     *e.unknown_after_reconnect.entry(k.clone()).or_default() += v;
                 }

@@ -206,6 +206,13 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
         if t.votes_unanswered > 0 {
             problems.push(format!("{} votes never answered", t.votes_unanswered));
         }
+        if t.refused_in_time > 0 {
+            problems.push(format!(
+                "{} votes sent at least 1 s before the close were refused question_closed \
+                 (taken up after the close)",
+                t.refused_in_time
+            ));
+        }
         for (what, n) in [
             ("question:live", t.got_live),
             ("question:closed", t.got_closed),
@@ -228,6 +235,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
             "finalTotalVotes": t.final_total, "finalOptionCounts": t.final_counts,
             "rejectedByReason": t.rejected_by_reason, "votesSent": t.votes_sent,
             "timerUpdatesMissed": missed_timers, "duplicatesSent": t.duplicates_sent,
+            "refusedInTime": t.refused_in_time,
             "acceptedBeforeReconnect": t.accepted_before_reconnect,
             "unknownAfterReconnect": t.unknown_after_reconnect.values().sum::<u64>(),
             "ok": problems.is_empty(),
@@ -666,6 +674,24 @@ mod tests {
         let v = verdict(&snapshot(3, 3), &info(), &[]);
         assert!(v.violations.is_empty(), "{:?}", v.violations);
         assert_eq!(v.summary["invariantsOk"], true);
+    }
+
+    #[test]
+    fn a_vote_sent_in_time_and_refused_as_late_fails() {
+        let mut snap = snapshot(2, 2);
+        if let Some(t) = snap.questions.get_mut("q") {
+            t.rejected_by_reason.insert("question_closed".into(), 1);
+            t.refused_in_time = 1;
+        }
+        let v = verdict(&snap, &info(), &[]);
+        assert!(
+            v.violations
+                .iter()
+                .any(|x| x.contains("1 votes sent at least 1 s before the close were refused")),
+            "{:?}",
+            v.violations
+        );
+        assert_eq!(v.summary["questions"][0]["refusedInTime"], 1);
     }
 
     #[test]

@@ -38,6 +38,10 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{RuntimeStore, StoreError};
 
+/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): about
+/// 50 s of a host's `audience:joined` during a 1,250-joins-a-second ramp.
+const SOCKET_QUEUE: usize = 1 << 16;
+
 /// Which runtime store to use.
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
@@ -271,7 +275,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
-        .max_buffer_size(4096)
+        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join:
+        // a 100k-voter ramp on a loaded node queued more than 4096 of them, and engine.io closes
+        // a socket whose heartbeat ping finds the queue full.
+        .max_buffer_size(SOCKET_QUEUE)
         .ping_interval(config.ping.0)
         .ping_timeout(config.ping.1);
     let assemble = |rooms: Arc<dyn crate::rooms::Rooms>| {

@@ -81,9 +81,10 @@ impl RedisStore {
         Self::connect_with_control_on(url, size, None).await
     }
 
-    /// As [`RedisStore::connect`], with the control connection (timer leases, timer checks,
-    /// open runs) served by the clock thread's runtime, so those calls are not read behind the
-    /// sockets' work on a loaded node.
+    /// As [`RedisStore::connect`], with every connection (the pool, and the control connection
+    /// for timer leases, timer checks and open runs) served by the clock thread's runtime: a
+    /// reply from Redis is read at once, not behind the sockets' work on a loaded node, so a
+    /// vote waits for the socket threads once on the way in and once on the way out.
     pub async fn connect_with_control_on(
         url: &str,
         size: usize,
@@ -106,7 +107,20 @@ impl RedisStore {
             }
         }
         let pool = client_builder(config).build_pool(size.max(1))?;
-        pool.init().await?;
+        match clock {
+            Some(clock) => {
+                let p = pool.clone();
+                clock
+                    .run(async move { p.init().await })
+                    .await
+                    .map_err(|e| {
+                        fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
+                    })??;
+            }
+            None => {
+                pool.init().await?;
+            }
+        }
         Ok(RedisStore {
             pool,
             control,
