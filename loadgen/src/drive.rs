@@ -507,13 +507,14 @@ fn on_event(
         event::VOTE_ACCEPTED | event::VOTE_REJECTED => {
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
                 let accepted = name == event::VOTE_ACCEPTED;
+                let reason = data.reason.as_deref().unwrap_or("?");
                 if let (Some(sent_at), 0) = (q.scheduled_at, q.answers) {
                     let micros =
                         frame.instant.saturating_duration_since(sent_at).as_micros() as u64;
                     sink.time(metric::VOTE_ACK, micros, accepted);
+                    q.refused_closed = reason == RejectReason::QuestionClosed.as_str();
                 }
                 q.answers += 1;
-                let reason = data.reason.as_deref().unwrap_or("?");
                 if accepted {
                     q.accepted += 1;
                     let option = data.selected_option.as_deref().unwrap_or("?").to_owned();
