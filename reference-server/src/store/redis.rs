@@ -74,6 +74,24 @@ pub(crate) fn client_builder(config: Config) -> Builder {
     builder
 }
 
+/// Runs a client's `init` on the clock thread when there is one (fred serves a connection on
+/// the runtime that initialised it), else here.
+async fn init_on<T, F>(
+    clock: Option<&crate::clock::Clock>,
+    init: F,
+) -> Result<T, fred::error::Error>
+where
+    F: std::future::Future<Output = Result<T, fred::error::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    match clock {
+        Some(clock) => clock.run(init).await.map_err(|e| {
+            fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
+        })?,
+        None => init.await,
+    }
+}
+
 impl RedisStore {
     /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
     /// the first connection. Reconnects by itself afterwards.
@@ -92,35 +110,11 @@ impl RedisStore {
     ) -> StoreResult<Self> {
         let config = Config::from_url(url)?;
         let control = client_builder(config.clone()).build()?;
-        match clock {
-            Some(clock) => {
-                let c = control.clone();
-                clock
-                    .run(async move { c.init().await })
-                    .await
-                    .map_err(|e| {
-                        fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
-                    })??;
-            }
-            None => {
-                control.init().await?;
-            }
-        }
+        let c = control.clone();
+        init_on(clock, async move { c.init().await }).await?;
         let pool = client_builder(config).build_pool(size.max(1))?;
-        match clock {
-            Some(clock) => {
-                let p = pool.clone();
-                clock
-                    .run(async move { p.init().await })
-                    .await
-                    .map_err(|e| {
-                        fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
-                    })??;
-            }
-            None => {
-                pool.init().await?;
-            }
-        }
+        let p = pool.clone();
+        init_on(clock, async move { p.init().await }).await?;
         Ok(RedisStore {
             pool,
             control,
