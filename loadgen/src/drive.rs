@@ -247,6 +247,8 @@ async fn send_vote(
             q.sent += 1;
         }
     }
+    let lag = Instant::now().saturating_duration_since(at);
+    sink.rec.time(metric::VOTE_SEND_LAG, lag.as_micros() as u64);
     sink.rec.question(&qid, |t| {
         t.votes_sent += 1;
         t.duplicates_sent += u64::from(twice);

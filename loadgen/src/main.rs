@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use loadgen::plan::Plan;
+use loadgen::plan::{Plan, Spread};
 use loadgen::record::Snapshot;
 use loadgen::report::{self, RunInfo, Slo};
 
@@ -90,6 +90,17 @@ struct Cli {
     /// Passed on to the worker processes.
     #[arg(long, env = "LOADGEN_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     worker_threads: Option<u16>,
+    /// How voters are spread over several targets: "round-robin" (voter i → target i mod T) or
+    /// "by-worker" (every voter of worker k → target k mod T, so each worker talks to one
+    /// server).
+    #[arg(long, value_enum, default_value_t = Spread::RoundRobin)]
+    spread: Spread,
+    /// Pin each worker process to one CPU (Linux, with `taskset`): with `--spread by-worker`
+    /// the CPU of the server it drives (server j on CPU j mod cores, as `loadgen/bench.sh`
+    /// pins them with PIN=1). On one box, a delivery then wakes no other CPU. Passed on to
+    /// the worker processes.
+    #[arg(long)]
+    pin_cpus: bool,
     /// Goose's options.
     #[command(flatten)]
     goose: goose::config::GooseConfiguration,
@@ -155,7 +166,9 @@ fn main() -> ExitCode {
         runtime(None).and_then(|rt| rt.block_on(merge(cli)))
     } else {
         let cli = Cli::parse();
-        runtime(cli.worker_threads).and_then(|rt| rt.block_on(run(cli, args)))
+        pin_if_asked(&cli)
+            .and_then(|()| runtime(cli.worker_threads))
+            .and_then(|rt| rt.block_on(run(cli, args)))
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
@@ -165,6 +178,34 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// With `--pin-cpus`, a process that drives voters (a worker, or a run in one process) pins
+/// itself to its CPU before its runtime starts, so every thread it starts inherits the mask.
+/// The parent of several workers stays free: it only waits for them.
+fn pin_if_asked(cli: &Cli) -> anyhow::Result<()> {
+    let workers = cli.workers.unwrap_or_else(|| cli.voters.div_ceil(15_000));
+    if !cli.pin_cpus || (cli.shard.is_none() && workers > 1) {
+        return Ok(());
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let worker = cli.shard.map_or(0, |s| s.0);
+    let cpu = loadgen::plan::pinned_cpu(cli.spread, worker, cli.targets.len(), cores);
+    let status = std::process::Command::new("taskset")
+        .args([
+            "-c",
+            "-p",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("--pin-cpus needs taskset (util-linux)")?;
+    anyhow::ensure!(
+        status.success(),
+        "taskset could not pin this process to CPU {cpu}"
+    );
+    Ok(())
 }
 
 fn slos(texts: &[String]) -> anyhow::Result<Vec<Slo>> {
@@ -244,6 +285,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     let plan = Plan {
         run_id: run_id.clone(),
         targets: targets.clone(),
+        spread: cli.spread,
         jwt_secret: secret.clone(),
         admin_token: admin.clone(),
         voters: cli.voters,
@@ -270,9 +312,18 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         question_duration: cli.question_duration,
         seed: cli.seed,
         shards: if cli.shard.is_some() { 1 } else { workers },
-        machine: machine(),
+        machine: match (cli.pin_cpus, cli.spread) {
+            (false, Spread::RoundRobin) => machine(),
+            (false, Spread::ByWorker) => format!("{}; each worker drives one server", machine()),
+            (true, Spread::RoundRobin) => format!("{}; each worker pinned to a CPU", machine()),
+            (true, Spread::ByWorker) => format!(
+                "{}; each worker drives one server and shares its CPU",
+                machine()
+            ),
+        },
         wall_secs: 0.0,
         servers: Vec::new(),
+        partial: cli.shard.is_some_and(|(_, n)| n > 1),
     };
     let cpu_before: Vec<f64> = cli
         .server_pids
@@ -461,6 +512,7 @@ async fn merge(cli: MergeCli) -> anyhow::Result<bool> {
     let snap = Snapshot::merge(&snaps);
     let info = RunInfo {
         shards: cli.dirs.len(),
+        partial: false,
         ..info.context("no summary.json in the shard directories")?
     };
     let verdict = report::verdict(&snap, &info, &slos);

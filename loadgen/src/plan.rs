@@ -9,8 +9,10 @@ use std::time::Duration;
 pub struct Plan {
     /// Names the conference, questions and users of this run.
     pub run_id: String,
-    /// Socket.IO / Control API base URLs; voter `i` uses `targets[i % len]`.
+    /// Socket.IO / Control API base URLs; [`Plan::spread`] says which one a voter uses.
     pub targets: Vec<String>,
+    /// How voters are spread over the targets.
+    pub spread: Spread,
     /// HS256 secret the targets verify tokens with.
     pub jwt_secret: String,
     /// Control API token.
@@ -70,17 +72,25 @@ impl Plan {
     pub fn my_voters(&self) -> Range<usize> {
         shard_range(self.voters, self.shard.0, self.shard.1)
     }
+    /// The CPU this worker runs on with `--pin-cpus`, of `cores` (see [`pinned_cpu`]).
+    pub fn worker_cpu(&self, cores: usize) -> usize {
+        pinned_cpu(self.spread, self.shard.0, self.targets.len(), cores)
+    }
     /// Whether this shard runs the host.
     pub fn hosts(&self) -> bool {
         self.shard.0 == 0
     }
     /// The target voter `i` connects to.
     pub fn target_for(&self, i: usize) -> &str {
-        &self.targets[i % self.targets.len()]
+        self.target_after(i, 0)
     }
     /// The target of voter `i` after it lost its connection `lost` times: the next ones in turn.
     pub fn target_after(&self, i: usize, lost: usize) -> &str {
-        &self.targets[(i + lost) % self.targets.len()]
+        let first = match self.spread {
+            Spread::RoundRobin => i,
+            Spread::ByWorker => self.shard.0,
+        };
+        &self.targets[(first + lost) % self.targets.len()]
     }
     /// When voter `i` votes on question `k`, in ms after `startedAt`, and which option.
     pub fn vote_of(&self, i: usize, k: usize) -> (u64, &'static str) {
@@ -91,6 +101,35 @@ impl Plan {
     pub fn votes_twice(&self, i: usize, k: usize) -> bool {
         splitmix64(self.seed ^ 0xD0B1E ^ ((i as u64) << 16) ^ k as u64).is_multiple_of(100)
     }
+}
+
+/// How voters are spread over several targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Spread {
+    /// Voter `i` connects to target `i mod T`: every worker talks to every server.
+    #[default]
+    RoundRobin,
+    /// Every voter of worker (shard) `k` connects to target `k mod T`: each worker talks to one
+    /// server, so the two can share a CPU (`--pin-cpus`).
+    ByWorker,
+}
+
+/// The CPU worker `worker` is pinned to, of `cores`, when voters are spread over `targets`
+/// servers: with [`Spread::ByWorker`] the CPU of the server it drives (server `j` runs on CPU
+/// `j mod cores`, as `loadgen/bench.sh` pins them with `PIN=1`), otherwise `worker mod cores`.
+///
+/// ```
+/// use loadgen::plan::{pinned_cpu, Spread};
+/// // Worker 4 of a by-worker run over 3 servers drives server 1, which runs on CPU 1.
+/// assert_eq!(pinned_cpu(Spread::ByWorker, 4, 3, 2), 1);
+/// assert_eq!(pinned_cpu(Spread::RoundRobin, 4, 3, 2), 0);
+/// ```
+pub fn pinned_cpu(spread: Spread, worker: usize, targets: usize, cores: usize) -> usize {
+    let k = match spread {
+        Spread::RoundRobin => worker,
+        Spread::ByWorker => worker % targets.max(1),
+    };
+    k % cores.max(1)
 }
 
 /// Shard `index` of `count` over `total` voters: contiguous, sizes differ by at most one.
@@ -132,4 +171,50 @@ pub fn schedule(seed: u64, i: usize, k: usize, duration_secs: u32) -> (u64, &'st
         .max(200);
     let option = ["A", "B", "C", "D"][(splitmix64(r) % 4) as usize];
     (r % window, option)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(spread: Spread, shard: (usize, usize)) -> Plan {
+        Plan {
+            run_id: "r".into(),
+            targets: vec!["a".into(), "b".into(), "c".into()],
+            spread,
+            jwt_secret: String::new(),
+            admin_token: String::new(),
+            voters: 60,
+            questions: 1,
+            question_duration: 10,
+            close_after: None,
+            seed: 1,
+            shard,
+            batch_size: 10,
+            local_ips: vec![],
+            deadline: Duration::from_secs(60),
+            setup: false,
+            reconnect: false,
+        }
+    }
+
+    #[test]
+    fn round_robin_spreads_each_workers_voters_over_every_target() {
+        let p = plan(Spread::RoundRobin, (1, 6));
+        let targets: Vec<&str> = p.my_voters().take(3).map(|i| p.target_for(i)).collect();
+        assert_eq!(targets, ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn by_worker_sends_a_workers_voters_to_one_target_and_on_to_the_next_after_a_loss() {
+        let p = plan(Spread::ByWorker, (4, 6));
+        assert!(p.my_voters().all(|i| p.target_for(i) == "b"));
+        let first = p.my_voters().start;
+        assert_eq!(p.target_after(first, 1), "c");
+        assert_eq!(
+            p.worker_cpu(2),
+            1,
+            "worker 4 drives target 1, which runs on CPU 1"
+        );
+    }
 }

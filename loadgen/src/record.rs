@@ -17,6 +17,9 @@ pub mod metric {
     pub const JOIN: &str = "join";
     /// Scheduled vote time → `vote:accepted` / `vote:rejected`.
     pub const VOTE_ACK: &str = "vote_ack";
+    /// Scheduled vote time → the vote written to the socket: the generator's own lag. When it
+    /// is a large part of `vote_ack`, the generator, not the server, holds the votes back.
+    pub const VOTE_SEND_LAG: &str = "vote_send_lag";
     /// `startedAt` → receipt of `question:live`.
     pub const FANOUT_LIVE: &str = "fanout_question_live";
     /// `timestamp` → receipt of `question:timer_update`.
@@ -28,10 +31,11 @@ pub mod metric {
     /// `closedAt` → receipt of `vote:final_result`.
     pub const FANOUT_FINAL: &str = "fanout_final_result";
     /// All of them, in report order.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         CONNECT,
         JOIN,
         VOTE_ACK,
+        VOTE_SEND_LAG,
         FANOUT_LIVE,
         FANOUT_TIMER,
         FANOUT_RESULT,
