@@ -25,7 +25,15 @@ voters=${1:?voters}; store=${2:-memory}; servers=${3:-1}; shift 3 || shift $#
 bin=target/release
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Stops what it started, newest first: the nodes finish their pending result writes while
+# Redis still runs, then Redis.
+cleanup() {
+  for ((j = ${#pids[@]} - 1; j >= 0; j--)); do
+    kill -TERM "${pids[$j]}" 2>/dev/null || true
+    [ "$j" -eq 0 ] || wait "${pids[$j]}" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 redis_args=()
 if [ "$store" = redis ]; then
