@@ -180,12 +180,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Worker processes of this run: `--workers`, or enough for at most 15,000 sockets each.
+fn workers(cli: &Cli) -> usize {
+    cli.workers
+        .unwrap_or_else(|| cli.voters.div_ceil(15_000))
+        .max(1)
+}
+
 /// With `--pin-cpus`, a process that drives voters (a worker, or a run in one process) pins
 /// itself to its CPU before its runtime starts, so every thread it starts inherits the mask.
 /// The parent of several workers stays free: it only waits for them.
 fn pin_if_asked(cli: &Cli) -> anyhow::Result<()> {
-    let workers = cli.workers.unwrap_or_else(|| cli.voters.div_ceil(15_000));
-    if !cli.pin_cpus || (cli.shard.is_none() && workers > 1) {
+    if !cli.pin_cpus || (cli.shard.is_none() && workers(cli) > 1) {
         return Ok(());
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -300,10 +306,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         deadline,
         setup: !cli.no_setup,
     };
-    let workers = cli
-        .workers
-        .unwrap_or_else(|| cli.voters.div_ceil(15_000))
-        .max(1);
+    let workers = workers(&cli);
     let info = RunInfo {
         run_id: run_id.clone(),
         targets: targets.clone(),

@@ -72,10 +72,6 @@ impl Plan {
     pub fn my_voters(&self) -> Range<usize> {
         shard_range(self.voters, self.shard.0, self.shard.1)
     }
-    /// The CPU this worker runs on with `--pin-cpus`, of `cores` (see [`pinned_cpu`]).
-    pub fn worker_cpu(&self, cores: usize) -> usize {
-        pinned_cpu(self.spread, self.shard.0, self.targets.len(), cores)
-    }
     /// Whether this shard runs the host.
     pub fn hosts(&self) -> bool {
         self.shard.0 == 0
@@ -212,7 +208,7 @@ mod tests {
         let first = p.my_voters().start;
         assert_eq!(p.target_after(first, 1), "c");
         assert_eq!(
-            p.worker_cpu(2),
+            pinned_cpu(p.spread, p.shard.0, p.targets.len(), 2),
             1,
             "worker 4 drives target 1, which runs on CPU 1"
         );
