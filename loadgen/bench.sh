@@ -16,6 +16,8 @@
 # voters on that server's CPU (loadgen --spread by-worker --pin-cpus); servers and generator
 # run SCHED_BATCH, so a wake-up does not preempt the running sender. On one box a delivery then
 # wakes no other CPU: 24 % less CPU per delivery at 30k voters over 2 servers.
+# With redis, every node's /metrics is saved when the first question goes live and once it has
+# closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end.
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash); pass --reconnect so its voters come back on another node.
 # Build first: cargo build --release -p reference-server -p loadgen
@@ -76,6 +78,23 @@ if [ -n "${PIN:-}" ]; then
   args+=(--spread by-worker --pin-cpus --workers $(( servers * ((per_server + 17999) / 18000) )))
 fi
 for p in "${spids[@]}"; do args+=(--server-pid "$p"); done
+if [ "$store" = redis ]; then
+  # Every node's /metrics when the first question goes live and once it has closed, under
+  # reports/RUN/metrics/: the difference of the two is the question's own figures (store call
+  # and event queue latency, broadcasts, votes), without the joins before it.
+  (
+    mkdir -p "reports/$run_id/metrics"
+    scrape() {
+      for t in "${targets[@]}"; do curl -sf "$t/metrics" > "reports/$run_id/metrics/$1-${t##*:}.prom" & done
+      wait
+    }
+    until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
+    scrape live
+    until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 0 ]; do sleep 0.2; done
+    scrape closed
+  ) &
+  pids+=($!)
+fi
 if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   victim=${spids[$(( KILL_NODE - 1 ))]}
   (
@@ -86,4 +105,10 @@ if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   ) &
   pids+=($!)
 fi
-${PIN:+chrt --batch 0} "$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@"
+status=0
+${PIN:+chrt --batch 0} "$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
+if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
+  echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
+  python3 loadgen/metrics-diff.py "reports/$run_id" || true
+fi
+exit $status

@@ -91,8 +91,10 @@ struct PerQuestion {
     reconnected: bool,
     /// The vote was sent again after a reconnection.
     resent: bool,
-    /// The vote's scheduled wall-clock time (`startedAt` + offset), ms since the epoch.
-    scheduled_ms: i64,
+    /// When the vote left: its scheduled wall-clock time (`startedAt` + offset, ms since the
+    /// epoch) until it is written, then the time its write to the socket returned. A vote is
+    /// judged by when it left, so the generator's own lag is not held against the server.
+    sent_ms: i64,
     /// The first answer was `question_closed`.
     refused_closed: bool,
 }
@@ -244,6 +246,9 @@ async fn send_vote(
     let twice = plan.votes_twice(i, k);
     for _ in 0..if twice { 2 } else { 1 } {
         if conn.emit(event::VOTE_SUBMIT, &payload).await.is_ok() {
+            if q.sent == 0 {
+                q.sent_ms = now_millis();
+            }
             q.sent += 1;
         }
     }
@@ -355,12 +360,12 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             if q.accepted > 1 {
                 t.accepted_twice += 1;
             }
-            // A second of slack: a vote sent in the last second may meet the close on the way.
-            // Without question:closed (itself a violation), the close is taken as the timeout.
+            // A second of slack: a vote that left in the last second may meet the close on the
+            // way. Without question:closed (itself a violation), the close is the timeout.
             let closed_at = q
                 .closed_at
                 .unwrap_or(q.started_at + i64::from(plan.question_duration) * 1000);
-            if q.refused_closed && !q.resent && q.scheduled_ms + 1000 <= closed_at {
+            if q.refused_closed && !q.resent && q.sent_ms + 1000 <= closed_at {
                 t.refused_in_time += 1;
             }
             t.got_live += 1;
@@ -439,7 +444,7 @@ fn on_event(
                         fin: false,
                         reconnected: false,
                         resent: false,
-                        scheduled_ms: started + offset as i64,
+                        sent_ms: started + offset as i64,
                         refused_closed: false,
                     },
                 );

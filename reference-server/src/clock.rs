@@ -7,11 +7,19 @@
 //! - the periodic task (audience counts, D11; the watch for orphaned runs, D16);
 //! - the Redis connections those use and the Socket.IO Redis adapter's connection, so a
 //!   timer check, a lease renewal or the publish of a tick to the other nodes is read and
-//!   written here, not behind the sockets.
+//!   written here, not behind the sockets;
+//! - the adapter's stream of the other nodes' broadcasts, so every room fan-out, local or
+//!   remote, is done here.
 //!
 //! The operating system schedules the thread on its own: mostly asleep, it runs promptly when a
 //! timer fires. What it broadcasts is handed to the sockets' queues, which the main runtime
-//! drains.
+//! drains. A writer woken from here waits in the main runtime's remote queue, which a
+//! current-thread runtime serves after the tasks it woke itself (a socket's read, a flow),
+//! and at least every 31st poll. So inputs come first: a vote read during a tick's fan-out to
+//! 17,000 sockets goes to Redis at once, not after those writes. With the fan-out done on the
+//! main runtime instead, a vote waited behind it twice before reaching Redis (its read, then
+//! its flow): at 100,000 voters over six nodes on two cores, 0.9 s on average in the second wait
+//! alone on a busy node.
 
 use std::future::Future;
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use lcr_protocol::{ErrorCode, RejectReason};
 
-/// Upper bounds (seconds) of the broadcast duration histogram.
-const BUCKETS: [f64; 10] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+/// Upper bounds (seconds) of every latency histogram: sub-millisecond store calls up to the
+/// seconds an event can wait in a socket's queue on an overloaded node.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// A latency histogram on atomics, in seconds, with [`BUCKETS`].
@@ -81,6 +82,8 @@ pub struct Metrics {
     pub store_calls: std::sync::Arc<Histogram>,
     /// MongoDB calls (catalog reads and writes, result writes).
     pub mongo_calls: std::sync::Arc<Histogram>,
+    /// Time a client event waited between its read off the socket and the start of its flow.
+    pub event_queue: Histogram,
     questions_closed: AtomicU64,
     timer_takeovers: AtomicU64,
     /// Broadcasts other nodes may have missed (publishing to Redis failed).
@@ -270,6 +273,11 @@ impl Metrics {
                 "lcr_mongo_call_seconds",
                 "MongoDB calls: catalog reads and writes, result writes.",
                 &self.mongo_calls,
+            ),
+            (
+                "lcr_event_queue_seconds",
+                "Time a client event waited between its read off the socket and the start of its flow (the socket's queue and the node's run queue).",
+                &self.event_queue,
             ),
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} histogram\n"));

@@ -327,8 +327,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 .with_adapter::<FredAdapter<_>>(adapter)
                 .build_layer();
             let runtime = assemble(Arc::new(io.clone()));
-            crate::socket::register(&io, runtime.clone(), secret)
+            // The adapter's stream of the other nodes' broadcasts is read on the clock thread
+            // too, so their fan-out (every timer tick, 17,000 sockets a node) wakes the
+            // sockets' writers from outside the main runtime: see `crate::clock`.
+            clock
+                .run(crate::socket::register(&io, runtime.clone(), secret))
                 .await
+                .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
             // Resubscribe the adapter's channels after a Redis reconnection (registered once
             // they exist: with none, fred would send an empty SUBSCRIBE).

@@ -18,6 +18,7 @@
 //! ([`lcr_protocol::parse_request`]); anything invalid answers `error` `INVALID_PAYLOAD`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use lcr_protocol::client::{self, context_ids};
 use lcr_protocol::event;
@@ -38,7 +39,8 @@ use crate::session::{RateLimiter, Session};
 
 /// What the per-socket task is asked to do, in arrival order.
 enum Job {
-    Event(&'static str, Value),
+    /// An event, its payload and when it was read off the socket.
+    Event(&'static str, Value, Instant),
     Unknown(String),
     Disconnect,
 }
@@ -85,7 +87,7 @@ fn authenticate<A: Adapter>(
                     &session,
                     &jobs,
                     name,
-                    Job::Event(name, data.unwrap_or(Value::Null)),
+                    Job::Event(name, data.unwrap_or(Value::Null), Instant::now()),
                 );
                 std::future::ready(())
             },
@@ -116,7 +118,7 @@ fn enqueue<A: Adapter>(
 ) {
     if !session.allow_event() {
         let context = match &job {
-            Job::Event(_, data) => context_ids(data),
+            Job::Event(_, data, _) => context_ids(data),
             _ => (None, None),
         };
         rt.metrics.error(ErrorCode::RateLimited);
@@ -146,7 +148,8 @@ async fn serve_socket<A: Adapter>(
     }
     while let Some(job) = queue.recv().await {
         match job {
-            Job::Event(name, data) => {
+            Job::Event(name, data, read_at) => {
+                rt.metrics.event_queue.record(read_at.elapsed());
                 let caller = Caller {
                     session: &session,
                     out: &s,

@@ -226,6 +226,8 @@ async fn metrics_count_what_happened(store: Store) {
     assert!(text.contains("code=\"INVALID_PAYLOAD\"} 1\n"), "{text}");
     assert!(value("lcr_broadcast_seconds_count{") >= 1.0);
     assert!(text.contains("# TYPE lcr_broadcast_seconds histogram"));
+    // Two joins, the push and three votes (the garbage one included) each waited in a queue.
+    assert_eq!(value("lcr_event_queue_seconds_count{"), 6.0);
     env.shutdown().await;
 }
 
