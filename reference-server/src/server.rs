@@ -238,7 +238,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         StoreConfig::Redis { url, pool_size } => Some((
             url.clone(),
             Arc::new(
-                RedisStore::connect_with_control_on(url, *pool_size, Some(&clock))
+                RedisStore::connect_on_clock(url, *pool_size, Some(&clock))
                     .await?
                     .timed_by(metrics.store_calls.clone()),
             ),

@@ -96,14 +96,17 @@ impl RedisStore {
     /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
     /// the first connection. Reconnects by itself afterwards.
     pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
-        Self::connect_with_control_on(url, size, None).await
+        Self::connect_on_clock(url, size, None).await
     }
 
     /// As [`RedisStore::connect`], with every connection (the pool, and the control connection
-    /// for timer leases, timer checks and open runs) served by the clock thread's runtime: a
-    /// reply from Redis is read at once, not behind the sockets' work on a loaded node, so a
-    /// vote waits for the socket threads once on the way in and once on the way out.
-    pub async fn connect_with_control_on(
+    /// for timer leases, timer checks and open runs) served by the clock thread's runtime when
+    /// `clock` is given: a reply from Redis is read at once, not behind the sockets' work on a
+    /// loaded node, so leases and timer checks keep time. The pool is there too: on the
+    /// sockets' thread its replies went ahead of the room fan-out's writers, which then waited
+    /// longer (at 100k voters over six nodes, `question:closed` reached its p99 voter after 18 s
+    /// instead of 7.5–9.2 s).
+    pub async fn connect_on_clock(
         url: &str,
         size: usize,
         clock: Option<&crate::clock::Clock>,
