@@ -80,12 +80,13 @@ impl RedisProcess {
             let mut redis = RedisProcess { child, port };
             let started = Instant::now();
             while started.elapsed() < READY_TIMEOUT {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return redis;
-                }
                 // Exited: most likely the port was taken meanwhile; try another.
                 if let Ok(Some(_)) = redis.child.try_wait() {
                     break;
+                }
+                // A PONG, not just an open port: another test's process may have taken it.
+                if answers_ping(port) && matches!(redis.child.try_wait(), Ok(None)) {
+                    return redis;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -122,6 +123,19 @@ impl RedisProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether a Redis on `port` answers `PING` with `+PONG`.
+fn answers_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut answer = [0u8; 7];
+    conn.write_all(b"PING\r\n").is_ok()
+        && conn.read_exact(&mut answer).is_ok()
+        && &answer == b"+PONG\r\n"
 }
 
 impl Drop for RedisProcess {

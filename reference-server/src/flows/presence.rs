@@ -7,7 +7,9 @@
 //! (D25) each broadcast first passes a cluster-wide gate in the store
 //! (`conference:{id}:count_gate:change|periodic`, `SET NX` with the interval as TTL), so the
 //! room hears one count per interval whichever nodes saw the changes; a node whose change was
-//! gated out tries again after the interval, so the latest count is still sent.
+//! gated out tries again after the interval, so the latest count is still sent. A node whose
+//! heartbeat was gated out tries again when the gate opens, not a period later: if the node
+//! that sent it stops (it died, or its last member left), the heartbeat still comes on time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,6 +22,7 @@ use tokio::time::Instant;
 
 use super::live::Coalescer;
 use crate::runtime::Runtime;
+use crate::store::Gate;
 
 struct Entry {
     sockets: i64,
@@ -87,7 +90,7 @@ impl AudienceCounts {
             send
         });
         if send {
-            if gate(rt, cid, "change", self.interval).await {
+            if gate(rt, cid, "change", self.interval).await.passed() {
                 broadcast_count(rt, cid).await;
             } else {
                 // Another node sent one this second: ours goes out after it.
@@ -115,7 +118,7 @@ impl AudienceCounts {
                 .collect()
         });
         for (cid, trailing) in due {
-            let passed = if trailing {
+            let answer = if trailing {
                 gate(rt, &cid, "change", self.interval).await
             } else {
                 // Ticks are 250 ms apart on every node: the gate is a little shorter than the
@@ -128,22 +131,31 @@ impl AudienceCounts {
                 )
                 .await
             };
-            if passed {
-                broadcast_count(rt, &cid).await;
-            } else if trailing {
-                self.with_entry(&cid, |e| e.changes.changed(Instant::now()));
+            match answer {
+                Gate::Passed => broadcast_count(rt, &cid).await,
+                Gate::Shut(_) if trailing => {
+                    self.with_entry(&cid, |e| e.changes.changed(Instant::now()));
+                }
+                Gate::Shut(opens_in) => {
+                    // Another node sent this period's heartbeat: be due again when the gate
+                    // opens (the first pass after it), whichever node sends then.
+                    let now = Instant::now();
+                    self.with_entry(&cid, |e| {
+                        e.last_sent = (now + opens_in).checked_sub(period).unwrap_or(now);
+                    });
+                }
             }
         }
     }
 }
 
-/// The cluster-wide gate: true when this node sends the count for this interval. A store
+/// The cluster-wide gate: passed when this node sends the count for this interval. A store
 /// failure lets the broadcast through (a count too many beats a count missing).
-async fn gate(rt: &Runtime, cid: &str, which: &str, ttl: Duration) -> bool {
+async fn gate(rt: &Runtime, cid: &str, which: &str, ttl: Duration) -> Gate {
     rt.store
         .pass_gate(&crate::store::keys::count_gate(cid, which), ttl)
         .await
-        .unwrap_or(true)
+        .unwrap_or(Gate::Passed)
 }
 
 async fn broadcast_count(rt: &Runtime, cid: &str) {

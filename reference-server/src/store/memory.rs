@@ -10,12 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role, now_millis};
 
-use super::Lease;
 use super::keys::PUSH_LOCK_TTL_MS;
 use super::{
     ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
     StoreResult, Tally, VoteOutcome,
 };
+use super::{Gate, Lease};
 
 /// In-process store for a single node.
 ///
@@ -406,15 +406,16 @@ impl RuntimeStore for MemoryStore {
         Ok(())
     }
 
-    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<Gate> {
         let now = std::time::Instant::now();
         Ok(self.with(|s| {
             s.gates.retain(|_, until| *until > now);
-            if s.gates.contains_key(key) {
-                false
-            } else {
-                s.gates.insert(key.to_owned(), now + ttl);
-                true
+            match s.gates.get(key) {
+                Some(until) => Gate::Shut(*until - now),
+                None => {
+                    s.gates.insert(key.to_owned(), now + ttl);
+                    Gate::Passed
+                }
             }
         }))
     }

@@ -224,6 +224,39 @@ pub enum Lease {
     Take,
 }
 
+/// What [`RuntimeStore::pass_gate`] answered.
+///
+/// ```
+/// use std::time::Duration;
+/// use reference_server::store::Gate;
+/// let shut = Gate::Shut(Duration::from_millis(1200));
+/// assert!(!shut.passed());
+/// assert_eq!(shut.opens_in(), Duration::from_millis(1200));
+/// assert!(Gate::Passed.passed());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// This caller is the first of the window.
+    Passed,
+    /// Another caller passed; the gate opens again after this long.
+    Shut(Duration),
+}
+
+impl Gate {
+    /// Whether this caller passed.
+    pub fn passed(self) -> bool {
+        self == Gate::Passed
+    }
+
+    /// How long until the gate opens (zero once passed).
+    pub fn opens_in(self) -> Duration {
+        match self {
+            Gate::Passed => Duration::ZERO,
+            Gate::Shut(left) => left,
+        }
+    }
+}
+
 /// The runtime state of spec §2. Every method is one atomic step.
 #[async_trait]
 pub trait RuntimeStore: Send + Sync + 'static {
@@ -316,9 +349,9 @@ pub trait RuntimeStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Gives the lease up, if `node_id` holds it, so another node takes over at once.
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()>;
-    /// A cluster-wide gate: true for the first caller of `key` in each `ttl` window, false for
-    /// every other caller on any node until it expires.
-    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool>;
+    /// A cluster-wide gate: [`Gate::Passed`] for the first caller of `key` in each `ttl`
+    /// window; every other caller on any node learns how long it stays shut.
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<Gate>;
 
     /// Final results not yet confirmed written (D23), oldest first.
     async fn pending_results(&self) -> StoreResult<Vec<FinalRecord>>;

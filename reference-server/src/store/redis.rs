@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
 use super::{
-    ConferenceRuntime, FinalRecord, Lease, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
-    StoreError, StoreResult, Tally, VoteOutcome,
+    ConferenceRuntime, FinalRecord, Gate, Lease, LiveRun, PresenceChange, QuestionMeta,
+    RuntimeStore, StoreError, StoreResult, Tally, VoteOutcome,
 };
 
 struct Scripts {
@@ -602,10 +602,9 @@ impl RuntimeStore for RedisStore {
         Ok(())
     }
 
-    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<bool> {
-        let set: Option<String> = self
-            .pool
-            .next()
+    async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<Gate> {
+        let client = self.pool.next();
+        let set: Option<String> = client
             .set(
                 key,
                 "1",
@@ -614,7 +613,12 @@ impl RuntimeStore for RedisStore {
                 false,
             )
             .await?;
-        Ok(set.is_some())
+        if set.is_some() {
+            return Ok(Gate::Passed);
+        }
+        // Shut: for as long as the key lives (it may have expired since: then open now).
+        let left: i64 = client.pttl(key).await?;
+        Ok(Gate::Shut(Duration::from_millis(left.max(0) as u64)))
     }
 
     async fn close_question(

@@ -1,12 +1,13 @@
 //! The two stores keep the same contract, checked on the store itself.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lcr_protocol::server::QuestionOption;
 use lcr_protocol::{CloseReason, ConferenceStatus, RejectReason, Role, now_millis};
 use reference_server::store::memory::MemoryStore;
 use reference_server::store::redis::RedisStore;
-use reference_server::store::{LiveRun, QuestionMeta, RuntimeStore, VoteOutcome};
+use reference_server::store::{Gate, LiveRun, QuestionMeta, RuntimeStore, VoteOutcome};
 
 use crate::harness::*;
 
@@ -243,7 +244,34 @@ async fn a_vote_in_an_ended_conference_has_no_audience(kind: Store) {
     assert_eq!(rec.total_responses, 1, "the refused vote was not counted");
 }
 
+async fn a_shut_gate_says_when_it_opens(kind: Store) {
+    let (s, _redis) = store(kind).await;
+    let ttl = Duration::from_secs(30);
+    assert_eq!(s.pass_gate("g", ttl).await.unwrap(), Gate::Passed);
+    let shut = s.pass_gate("g", ttl).await.unwrap();
+    assert!(!shut.passed(), "the second caller is gated out");
+    let left = shut.opens_in();
+    assert!(
+        left > Duration::from_secs(20) && left <= ttl,
+        "opens within the window: {left:?}"
+    );
+    assert_eq!(
+        s.pass_gate("other", ttl).await.unwrap(),
+        Gate::Passed,
+        "gates are per key"
+    );
+    let brief = Duration::from_millis(50);
+    assert_eq!(s.pass_gate("brief", brief).await.unwrap(), Gate::Passed);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        s.pass_gate("brief", brief).await.unwrap(),
+        Gate::Passed,
+        "open again once the window is over"
+    );
+}
+
 crate::both_stores!(
+    a_shut_gate_says_when_it_opens,
     a_vote_in_an_ended_conference_has_no_audience,
     push_lock_is_released_only_by_its_holder,
     votes_after_expiry_are_refused_and_the_run_still_closes,
