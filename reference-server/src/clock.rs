@@ -8,8 +8,10 @@
 //! - the Redis connections those use and the Socket.IO Redis adapter's connection, so a
 //!   timer check, a lease renewal or the publish of a tick to the other nodes is read and
 //!   written here, not behind the sockets;
-//! - the adapter's stream of the other nodes' broadcasts, so every room fan-out, local or
-//!   remote, is done here.
+//! - the adapter's stream of the other nodes' broadcasts. With what the countdown and the
+//!   periodic task send (ticks, `vote:result`, the close and the final result;
+//!   `audience:count`), every room fan-out during a question is then done here. A flow's own broadcast (`question:live` on
+//!   the pushing node, `audience:joined` to the host) is fanned out where the flow runs.
 //!
 //! The operating system schedules the thread on its own: mostly asleep, it runs promptly when a
 //! timer fires. What it broadcasts is handed to the sockets' queues, which the main runtime
