@@ -227,6 +227,11 @@ async fn connect_and_join(
     Some(conn)
 }
 
+/// The `vote:submit` payload for question `k`.
+fn vote_payload(plan: &Plan, k: usize, option: &str) -> Value {
+    json!({"conferenceId": plan.conference_id(), "questionId": plan.question_id(k), "selectedOption": option})
+}
+
 /// Sends voter `i`'s vote on question `k` (twice for one voter in a hundred).
 async fn send_vote(
     plan: &Plan,
@@ -242,7 +247,7 @@ async fn send_vote(
     };
     q.scheduled_at = Some(at);
     let qid = plan.question_id(k);
-    let payload = json!({"conferenceId": plan.conference_id(), "questionId": qid, "selectedOption": q.option});
+    let payload = vote_payload(plan, k, q.option);
     let twice = plan.votes_twice(i, k);
     for _ in 0..if twice { 2 } else { 1 } {
         if conn.emit(event::VOTE_SUBMIT, &payload).await.is_ok() {
@@ -263,7 +268,6 @@ async fn send_vote(
 /// One voter: one task, its connection owned here (no connection task, no channel), one timer
 /// for the run's end and one for its next vote.
 async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
-    let cid = plan.conference_id();
     let Some(mut conn) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await else {
         return;
     };
@@ -320,7 +324,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                     if q.answers < q.sent && q.accepted == 0 && !q.closed {
                         q.sent = q.answers + 1;
                         q.resent = true;
-                        let payload = json!({"conferenceId": cid, "questionId": plan.question_id(*k), "selectedOption": q.option});
+                        let payload = vote_payload(&plan, *k, q.option);
                         let _ = conn.emit(event::VOTE_SUBMIT, &payload).await;
                     } else {
                         q.sent = q.sent.min(q.answers.max(q.accepted));
@@ -429,6 +433,7 @@ fn on_event(
             fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, data.started_at);
             if let (Some(k), Some(started)) = (k, data.started_at) {
                 let (offset, option) = plan.vote_of(i, k);
+                let scheduled = started + offset as i64;
                 questions.insert(
                     k,
                     PerQuestion {
@@ -444,7 +449,7 @@ fn on_event(
                         fin: false,
                         reconnected: false,
                         resent: false,
-                        sent_ms: started + offset as i64,
+                        sent_ms: scheduled,
                         refused_closed: false,
                     },
                 );
@@ -452,7 +457,6 @@ fn on_event(
                 // receipt of question:live. If question:live came late the instant is already
                 // past: the vote goes at once and its ack latency still counts from the schedule
                 // (no coordinated omission).
-                let scheduled = started + offset as i64;
                 let when = if scheduled >= at {
                     frame.instant + Duration::from_millis((scheduled - at) as u64)
                 } else {

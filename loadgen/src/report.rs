@@ -687,6 +687,15 @@ mod tests {
         assert_eq!(v.summary["invariantsOk"], true);
     }
 
+    /// Asserts that one of `v`'s violations contains `needle`.
+    fn assert_violation(v: &Verdict, needle: &str) {
+        assert!(
+            v.violations.iter().any(|x| x.contains(needle)),
+            "no violation with {needle:?} in {:?}",
+            v.violations
+        );
+    }
+
     #[test]
     fn a_vote_sent_in_time_and_refused_as_late_fails() {
         let mut snap = snapshot(2, 2);
@@ -695,12 +704,9 @@ mod tests {
             t.refused_in_time = 1;
         }
         let v = verdict(&snap, &info(), &[]);
-        assert!(
-            v.violations
-                .iter()
-                .any(|x| x.contains("1 votes sent at least 1 s before the close were refused")),
-            "{:?}",
-            v.violations
+        assert_violation(
+            &v,
+            "1 votes sent at least 1 s before the close were refused",
         );
         assert_eq!(v.summary["questions"][0]["refusedInTime"], 1);
     }
@@ -708,13 +714,7 @@ mod tests {
     #[test]
     fn a_lost_vote_fails() {
         let v = verdict(&snapshot(3, 2), &info(), &[]);
-        assert!(
-            v.violations
-                .iter()
-                .any(|x| x.contains("option A: 3 accepted but final count 2")),
-            "{:?}",
-            v.violations
-        );
+        assert_violation(&v, "option A: 3 accepted but final count 2");
     }
 
     #[test]
@@ -728,13 +728,7 @@ mod tests {
         assert!(v.violations.is_empty(), "{:?}", v.violations);
         // Merged, the same numbers are a phantom vote.
         let v = verdict(&snapshot(1, 2), &info(), &[]);
-        assert!(
-            v.violations
-                .iter()
-                .any(|x| x.contains("1 accepted but final totalVotes Some(2)")),
-            "{:?}",
-            v.violations
-        );
+        assert_violation(&v, "1 accepted but final totalVotes Some(2)");
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn decode_socketio(body: &str) -> Frame {
         Some(b'0') if !body[1..].starts_with('/') => Frame::Connect(json(&body[1..])),
         Some(b'1') if !body[1..].starts_with('/') => Frame::Disconnect,
         Some(b'4') if !body[1..].starts_with('/') => Frame::ConnectError(json(&body[1..])),
-        Some(b'2') if !body[1..].starts_with('/') => match event_array(body) {
+        Some(b'2') => match event_array(body) {
             Some(array) => match serde_json::from_str::<Vec<Value>>(array) {
                 Ok(mut items) if !items.is_empty() => match items.remove(0) {
                     Value::String(name) => Frame::Event {
