@@ -117,9 +117,29 @@ impl Enabled {
     }
 }
 
+/// cucumber's options and the suite's, parsed under this program's name and purpose (the
+/// option types of the parser, runner and writer come from how the result is used).
+fn parse_options<P, R, W>() -> cli::Opts<P, R, W, Suite>
+where
+    P: clap::Args,
+    R: clap::Args,
+    W: clap::Args,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let command = cli::Opts::<P, R, W, Suite>::command()
+        .name("conformance")
+        .bin_name("conformance")
+        .about(
+            "Plays the live-conference feature suite against a server (by URL, or the \
+             reference server in process) and writes terminal, HTML, JSON and JUnit reports",
+        )
+        .long_about(None);
+    cli::Opts::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let opts = cli::Opts::<_, _, _, Suite>::parsed();
+    let opts = parse_options();
     let suite = opts.custom.clone();
 
     const SECRET: &str = "conformance-secret";

@@ -33,7 +33,9 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::close::close_run;
 use crate::runtime::Runtime;
-use crate::store::{FinalRecord, Lease, LiveRun, QuestionMeta, StoreError};
+#[cfg(test)]
+use crate::runtime::Settings;
+use crate::store::{FinalRecord, Lease, LiveRun, QuestionMeta, StoreError, Tally};
 
 type CloseAnswer = Result<Option<FinalRecord>, StoreError>;
 
@@ -65,6 +67,12 @@ impl LiveRegistry {
         let rt = rt.self_arc();
         let votes = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel(4);
+        // Spawned and registered under one lock (D20: no counted vote without its
+        // `vote:result`). A vote counted meanwhile either finds the runner and notifies it, or
+        // asked before the lock was taken; then it was counted before the task's first read of
+        // the counts, which publishes it. Votes can come before the runner: the push registers
+        // it after `question:live` has gone out, and a voter may answer that first.
+        let mut map = self.map();
         // On the clock thread, with the ticker and the lease renewals it spawns: ticks keep time
         // however busy this node's sockets are.
         let task = rt.clock.spawn(drive(
@@ -77,7 +85,7 @@ impl LiveRegistry {
         ));
         // A previous runner of the conference is never aborted: it has closed its run (push and
         // end close the open run first) or, if not, still closes it by itself at its expiry.
-        self.map().insert(
+        map.insert(
             run.conference_id.clone(),
             Runner {
                 run,
@@ -339,6 +347,14 @@ async fn drive(
     let shared = rt.store.shared();
     let mut poll_at = Instant::now() + rt.settings.result_interval;
     let mut published_total: u64 = 0;
+    // Votes counted before this task was registered (see [`LiveRegistry::start`]) or, after a
+    // takeover, on the node that stopped: their counts go out now, not at the next vote.
+    if let Ok(Ok(tally)) = timeout(STORE_BUDGET, rt.store.tally(&run.question_id, &keys)).await
+        && tally.total > 0
+        && results.changed(Instant::now())
+    {
+        published_total = send_result(&rt, &run, tally, &room).await;
+    }
 
     loop {
         let flush_at = results.due();
@@ -579,25 +595,28 @@ async fn close_until_done(
     }
 }
 
+/// Broadcasts `tally` as `vote:result`; returns the total sent.
+async fn send_result(rt: &Runtime, run: &LiveRun, tally: Tally, room: &str) -> u64 {
+    let total = tally.counts.values().sum();
+    rt.broadcast(
+        room.to_owned(),
+        event::VOTE_RESULT,
+        &VoteResult {
+            conference_id: run.conference_id.clone(),
+            question_id: run.question_id.clone(),
+            total_votes: total,
+            option_counts: tally.counts,
+            timestamp: now_millis(),
+        },
+    )
+    .await;
+    total
+}
+
 /// Broadcasts the current counts; returns the total sent.
 async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) -> Option<u64> {
     match rt.store.tally(&run.question_id, keys).await {
-        Ok(tally) => {
-            let total = tally.counts.values().sum();
-            rt.broadcast(
-                room.to_owned(),
-                event::VOTE_RESULT,
-                &VoteResult {
-                    conference_id: run.conference_id.clone(),
-                    question_id: run.question_id.clone(),
-                    total_votes: total,
-                    option_counts: tally.counts,
-                    timestamp: now_millis(),
-                },
-            )
-            .await;
-            Some(total)
-        }
+        Ok(tally) => Some(send_result(rt, run, tally, room).await),
         Err(e) => {
             tracing::warn!(error = %e, "vote:result skipped: counts unreadable");
             None
@@ -608,6 +627,118 @@ async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::MemoryCatalog;
+    use crate::results::{JsonlSink, Persister};
+    use crate::rooms::{Rooms, Shortfall};
+    use crate::store::memory::MemoryStore;
+    use crate::store::{RuntimeStore, VoteOutcome};
+    use lcr_protocol::server::QuestionOption;
+    use lcr_protocol::{ConferenceStatus, Role};
+
+    /// The room transport of these tests: keeps what was broadcast.
+    #[derive(Default)]
+    struct Broadcasts {
+        sent: Mutex<Vec<(&'static str, serde_json::Value)>>,
+        arrived: Notify,
+    }
+
+    #[async_trait::async_trait]
+    impl Rooms for Broadcasts {
+        async fn broadcast(
+            &self,
+            _room: String,
+            event: &'static str,
+            payload: serde_json::Value,
+        ) -> crate::rooms::Shortfall {
+            self.sent.lock().unwrap().push((event, payload));
+            self.arrived.notify_waiters();
+            Shortfall::default()
+        }
+        async fn empty(&self, _room: String) {}
+        fn forget_local(&self, _conference_id: &str) {}
+    }
+
+    impl Broadcasts {
+        /// Waits (up to 10 s) for a broadcast of `event` that `accept` takes.
+        async fn wait_for(
+            &self,
+            event: &str,
+            accept: impl Fn(&serde_json::Value) -> bool,
+        ) -> Option<serde_json::Value> {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let arrived = self.arrived.notified();
+                if let Some((_, v)) = self
+                    .sent
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(e, v)| *e == event && accept(v))
+                {
+                    return Some(v.clone());
+                }
+                tokio::time::timeout_at(deadline, arrived).await.ok()?;
+            }
+        }
+    }
+
+    fn meta() -> QuestionMeta {
+        QuestionMeta {
+            conference_id: "c".into(),
+            question_id: "q".into(),
+            question_text: "Which?".into(),
+            options: ["A", "B"]
+                .map(|k| QuestionOption {
+                    key: k.into(),
+                    text: format!("Answer {k}"),
+                })
+                .to_vec(),
+            correct_option: "A".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn votes_counted_before_the_runner_starts_get_their_vote_result() {
+        let (clock, _stop) = crate::clock::Clock::start().unwrap();
+        let store = Arc::new(MemoryStore::default());
+        let rooms = Arc::new(Broadcasts::default());
+        let results = std::env::temp_dir().join(format!("lcr-live-{}.jsonl", std::process::id()));
+        let rt = Runtime::new(
+            Settings::default(),
+            store.clone(),
+            Arc::new(MemoryCatalog::default()),
+            Persister::new(store.clone(), Arc::new(JsonlSink::new(&results))),
+            rooms.clone(),
+            crate::cluster::ClusterBus::default(),
+            crate::metrics::Metrics::default(),
+            clock,
+        );
+        store
+            .put_conference("c", "host", ConferenceStatus::Active)
+            .await
+            .unwrap();
+        store.add_member("c", "u1", Role::Audience).await.unwrap();
+        let r = run(now_millis());
+        store.start_question(&r, &meta()).await.unwrap();
+        // A voter answered `question:live` before the push registered the runner: nothing
+        // was there to notify.
+        let outcome = store.record_vote("c", "q", "u1", "B", now_millis()).await;
+        assert!(matches!(outcome, Ok(VoteOutcome::Accepted { .. })));
+        rt.live.vote_counted("c");
+
+        rt.live.start(&rt, r, meta(), Origin::Pushed);
+
+        let result = rooms
+            .wait_for(event::VOTE_RESULT, |v| v["totalVotes"] == 1)
+            .await
+            .expect("the counted vote reaches vote:result without another vote");
+        assert_eq!(
+            result["optionCounts"],
+            serde_json::json!({ "A": 0, "B": 1 })
+        );
+        rt.stop_timers().await;
+        let _ = std::fs::remove_file(results);
+    }
 
     fn run(started_at: Millis) -> LiveRun {
         LiveRun {
