@@ -328,11 +328,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         servers: Vec::new(),
         partial: cli.shard.is_some_and(|(_, n)| n > 1),
     };
-    let cpu_before: Vec<f64> = cli
-        .server_pids
-        .iter()
-        .map(|p| loadgen::record::process_usage(&p.to_string()).1)
-        .collect();
+    let server_watch = loadgen::record::ServerWatch::start(&cli.server_pids);
     eprintln!(
         "[loadgen] run {run_id}: {} voters, {} questions × {} s, targets {targets:?}, report {}",
         cli.voters,
@@ -359,15 +355,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         std::fs::write(dir.join("shard.json"), serde_json::to_string(&snap)?)?;
         snap
     };
-    let servers = cli
-        .server_pids
-        .iter()
-        .zip(cpu_before)
-        .map(|(pid, before)| {
-            let (rss, cpu) = loadgen::record::process_usage(&pid.to_string());
-            (*pid, rss, cpu - before)
-        })
-        .collect();
+    let servers = server_watch.finish();
     let info = RunInfo {
         wall_secs: started.elapsed().as_secs_f64(),
         servers,

@@ -3,7 +3,7 @@
 //! per-question tallies for the end-of-run invariants. Serializable, so shards can be merged.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -207,15 +207,22 @@ pub struct Snapshot {
     pub generator_cpu_secs: f64,
 }
 
-/// Peak resident memory (VmHWM, KiB) and CPU seconds (user + system) of a process.
-pub fn process_usage(pid: &str) -> (u64, f64) {
-    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
+/// Peak resident memory (VmHWM, KiB) and CPU seconds (user + system) of a process; `None`
+/// once it has exited (or never was).
+///
+/// ```
+/// let (rss_kib, cpu_secs) = loadgen::record::process_usage("self").unwrap();
+/// assert!(rss_kib > 0 && cpu_secs >= 0.0);
+/// assert_eq!(loadgen::record::process_usage("not-a-pid"), None);
+/// ```
+pub fn process_usage(pid: &str) -> Option<(u64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rss = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -226,7 +233,94 @@ pub fn process_usage(pid: &str) -> (u64, f64) {
         .iter()
         .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
         .sum();
-    (rss, ticks as f64 / 100.0)
+    Some((rss, ticks as f64 / 100.0))
+}
+
+/// What one server process (`--server-pid`) used during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerUsage {
+    /// The process.
+    pub pid: u32,
+    /// Peak resident memory (KiB), as last read.
+    pub rss_kib: u64,
+    /// CPU seconds (user + system) spent during the run, as last read.
+    pub cpu_secs: f64,
+    /// The process was gone at the end (a node killed on purpose): the figures are those of the
+    /// last reading before it went, at most a second before.
+    pub exited: bool,
+}
+
+/// Reads the server processes once a second, so a server that dies during the run (a node
+/// killed mid-question) still reports its peak memory and the CPU it used until then.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let me = std::process::id();
+/// let watch = loadgen::record::ServerWatch::start(&[me, 999_999_999]);
+/// let usage = watch.finish();
+/// assert!(!usage[0].exited && usage[0].rss_kib > 0);
+/// assert!(usage[1].exited && usage[1].cpu_secs == 0.0);
+/// # }
+/// ```
+pub struct ServerWatch {
+    state: Arc<Mutex<Vec<Watched>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// One watched process: its pid, its CPU seconds at the start, its last reading.
+type Watched = (u32, Option<f64>, Option<(u64, f64)>);
+
+impl ServerWatch {
+    /// Takes a first reading of each process and starts reading them every second.
+    pub fn start(pids: &[u32]) -> ServerWatch {
+        let read = |pid: u32| process_usage(&pid.to_string());
+        let state: Vec<_> = pids
+            .iter()
+            .map(|&pid| {
+                let now = read(pid);
+                (pid, now.map(|(_, cpu)| cpu), now)
+            })
+            .collect();
+        let state = Arc::new(Mutex::new(state));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                Self::sample(&shared);
+            }
+        });
+        ServerWatch { state, task }
+    }
+
+    fn sample(state: &Mutex<Vec<Watched>>) {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        for (pid, _, last) in state.iter_mut() {
+            if let Some(now) = process_usage(&pid.to_string()) {
+                *last = Some(now);
+            }
+        }
+    }
+
+    /// Stops the readings and returns each process's figures, read once more now.
+    pub fn finish(self) -> Vec<ServerUsage> {
+        self.task.abort();
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .iter()
+            .map(|&(pid, cpu_before, last)| {
+                let now = process_usage(&pid.to_string());
+                let (rss_kib, cpu) = now.or(last).unwrap_or((0, 0.0));
+                ServerUsage {
+                    pid,
+                    rss_kib,
+                    cpu_secs: (cpu - cpu_before.unwrap_or(cpu)).max(0.0),
+                    exited: now.is_none(),
+                }
+            })
+            .collect()
+    }
 }
 
 fn encode(h: &Histogram<u64>) -> String {
@@ -425,7 +519,7 @@ impl Recorder {
 
     /// The serializable snapshot.
     pub fn snapshot(&self) -> Snapshot {
-        let (generator_rss_kib, generator_cpu_secs) = process_usage("self");
+        let (generator_rss_kib, generator_cpu_secs) = process_usage("self").unwrap_or((0, 0.0));
         self.with(|i| Snapshot {
             voters: i.voters,
             histograms: i

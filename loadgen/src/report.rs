@@ -36,9 +36,9 @@ pub struct RunInfo {
     pub machine: String,
     /// Wall time of the run in seconds.
     pub wall_secs: f64,
-    /// Server processes sampled with `--server-pid`: (pid, peak RSS KiB, CPU seconds in the run).
+    /// Server processes sampled with `--server-pid`.
     #[serde(default)]
-    pub servers: Vec<(u32, u64, f64)>,
+    pub servers: Vec<crate::record::ServerUsage>,
     /// One shard of several: its voters' accepted votes are only part of the final result, so
     /// whether they add up is checked where the shards are merged (the parent of the workers,
     /// or `loadgen merge`), not here.
@@ -292,9 +292,9 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
             "rssKib": snap.generator_rss_kib, "cpuSecs": snap.generator_cpu_secs,
             "rssKibPerVoter": snap.generator_rss_kib as f64 / snap.voters.max(1) as f64,
         },
-        "servers": info.servers.iter().map(|(pid, rss, cpu)| json!({
-            "pid": pid, "rssKib": rss, "cpuSecs": cpu,
-            "rssKibPerVoter": *rss as f64 * info.servers.len() as f64 / connected.max(1) as f64,
+        "servers": info.servers.iter().map(|s| json!({
+            "pid": s.pid, "rssKib": s.rss_kib, "cpuSecs": s.cpu_secs, "exited": s.exited,
+            "rssKibPerVoter": s.rss_kib as f64 * info.servers.len() as f64 / connected.max(1) as f64,
         })).collect::<Vec<_>>(),
         "slos": slo_results,
     });
@@ -343,6 +343,32 @@ pub fn write(dir: &Path, snap: &Snapshot, verdict: &Verdict) -> anyhow::Result<(
 /// p50, p90, p99, p99.9 and max of one metric of `summary.json`, in ms.
 fn metric_ms(v: &Value) -> [f64; 5] {
     ["p50", "p90", "p99", "p999", "max"].map(|k| v[k].as_f64().unwrap_or(0.0))
+}
+
+/// One line per process measured: the generator, then each `--server-pid`.
+fn process_lines(s: &Value) -> Vec<String> {
+    let mb = |v: &Value| v["rssKib"].as_f64().unwrap_or(0.0) / 1024.0;
+    let cpu = |v: &Value| v["cpuSecs"].as_f64().unwrap_or(0.0);
+    let g = &s["generator"];
+    let mut lines = vec![format!(
+        "generator: {:.0} MB peak RSS, {:.1} s CPU",
+        mb(g),
+        cpu(g)
+    )];
+    for v in s["servers"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "server pid {}: {:.0} MB peak RSS, {:.1} s CPU in the run{}",
+            v["pid"],
+            mb(v),
+            cpu(v),
+            if v["exited"].as_bool() == Some(true) {
+                " (exited during the run: its last reading)"
+            } else {
+                ""
+            }
+        ));
+    }
+    lines
 }
 
 fn markdown(s: &Value) -> String {
@@ -400,6 +426,10 @@ fn markdown(s: &Value) -> String {
         "\nDeliveries: {} (peak {}/s). Errors: {}.",
         s["deliveries"], s["deliveriesPerSecondPeak"], s["errorsByCode"]
     );
+    let _ = writeln!(md);
+    for line in process_lines(s) {
+        let _ = writeln!(md, "- {line}");
+    }
     for v in s["violations"].as_array().into_iter().flatten() {
         let _ = writeln!(md, "- **violation**: {}", v.as_str().unwrap_or(""));
     }
@@ -590,7 +620,11 @@ table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padd
             }
         );
     }
-    page.push_str("</table>");
+    page.push_str("</table><h2>Processes</h2><ul>");
+    for line in process_lines(s) {
+        let _ = write!(page, "<li>{line}</li>");
+    }
+    page.push_str("</ul>");
     page.push_str(&percentile_plot(snap));
     page.push_str(&time_plot(
         "Vote ack over time (ms)",
@@ -678,6 +712,40 @@ mod tests {
             },
         );
         s
+    }
+
+    #[test]
+    fn a_server_that_died_in_the_run_is_reported_with_its_last_reading() {
+        use crate::record::ServerUsage;
+        let info = RunInfo {
+            servers: vec![
+                ServerUsage {
+                    pid: 11,
+                    rss_kib: 600 * 1024,
+                    cpu_secs: 36.3,
+                    exited: false,
+                },
+                ServerUsage {
+                    pid: 12,
+                    rss_kib: 300 * 1024,
+                    cpu_secs: 5.5,
+                    exited: true,
+                },
+            ],
+            ..info()
+        };
+        let v = verdict(&snapshot(3, 3), &info, &[]);
+        assert_eq!(v.summary["servers"][1]["exited"], true);
+        let md = markdown(&v.summary);
+        assert!(
+            md.contains("- server pid 11: 600 MB peak RSS, 36.3 s CPU in the run\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- server pid 12: 300 MB peak RSS, 5.5 s CPU in the run (exited during the run: its last reading)"),
+            "{md}"
+        );
+        assert!(html(&snapshot(3, 3), &v.summary).contains("<li>server pid 12: 300 MB"));
     }
 
     #[test]
