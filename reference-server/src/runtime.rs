@@ -163,16 +163,21 @@ impl Runtime {
         })
     }
 
-    /// Stops every live-question runner without closing its question (shutdown), and gives
-    /// their leases up so another node takes the countdowns over at once.
+    /// Stops every live-question runner without closing its question (shutdown), and hands
+    /// their countdowns over: another node goes on at once, from the tick this one did not send.
     pub async fn stop_timers(&self) {
-        for run in self.live.abort_all() {
+        for (run, next_tick) in self.live.abort_all() {
             if let Err(e) = self
                 .store
-                .release_timer_lease(&run, &self.settings.node_id)
+                .hand_over_timer(
+                    &run,
+                    &self.settings.node_id,
+                    next_tick,
+                    self.settings.timer_lease,
+                )
                 .await
             {
-                tracing::debug!(error = %e, "timer lease not released; it expires by itself");
+                tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
             }
         }
     }

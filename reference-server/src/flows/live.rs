@@ -22,6 +22,7 @@
 //! nodes reach `vote:result` because the task reads the counts every result interval.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use super::close::close_run;
 use crate::runtime::Runtime;
 #[cfg(test)]
 use crate::runtime::Settings;
-use crate::store::{FinalRecord, Lease, LiveRun, QuestionMeta, StoreError, Tally};
+use crate::store::{FinalRecord, Lease, LeaseGrant, LiveRun, QuestionMeta, StoreError, Tally};
 
 type CloseAnswer = Result<Option<FinalRecord>, StoreError>;
 
@@ -46,6 +47,8 @@ struct CloseRequest {
 
 struct Runner {
     run: LiveRun,
+    /// The next tick (k of D16) the ticker will send, for a hand-over on a graceful stop.
+    next_tick: Arc<AtomicU32>,
     votes: Arc<Notify>,
     close: mpsc::Sender<CloseRequest>,
     task: tokio::task::AbortHandle,
@@ -66,6 +69,7 @@ impl LiveRegistry {
     pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta, origin: Origin) {
         let rt = rt.self_arc();
         let votes = Arc::new(Notify::new());
+        let next_tick = Arc::new(AtomicU32::new(first_tick(&run, origin, now_millis())));
         let (tx, rx) = mpsc::channel(4);
         // Spawned and registered under one lock (D20: no counted vote without its
         // `vote:result`). A vote counted meanwhile either finds the runner and notifies it, or
@@ -79,7 +83,7 @@ impl LiveRegistry {
             rt.clone(),
             run.clone(),
             meta,
-            origin,
+            next_tick.clone(),
             votes.clone(),
             rx,
         ));
@@ -89,6 +93,7 @@ impl LiveRegistry {
             run.conference_id.clone(),
             Runner {
                 run,
+                next_tick,
                 votes,
                 close: tx,
                 task: task.abort_handle(),
@@ -135,14 +140,14 @@ impl LiveRegistry {
         }
     }
 
-    /// Stops every task without closing its run; returns the runs, whose leases the caller
-    /// releases so another node takes them over at once.
-    pub(crate) fn abort_all(&self) -> Vec<LiveRun> {
+    /// Stops every task without closing its run; returns the runs with the next tick each
+    /// would have sent, which the caller hands over so another node goes on at once.
+    pub(crate) fn abort_all(&self) -> Vec<(LiveRun, u32)> {
         self.map()
             .drain()
             .map(|(_, r)| {
                 r.task.abort();
-                r.run
+                (r.run, r.next_tick.load(Ordering::SeqCst))
             })
             .collect()
     }
@@ -246,8 +251,13 @@ impl<T> Drop for Owned<T> {
 pub(crate) enum Origin {
     /// Just pushed live here: every tick from k = 1.
     Pushed,
-    /// Taken over from a node that stopped: from the latest tick already due.
+    /// Taken over from a node that died: from the latest tick already due.
     TakenOver,
+    /// Handed over by a node that stopped gracefully: from the tick it did not send.
+    HandedOver {
+        /// That tick.
+        next_tick: u32,
+    },
 }
 
 /// How a ticker ended.
@@ -263,10 +273,14 @@ enum Ticks {
 /// waits for (counts, results, lease checks) holds a tick back. A ticker starved of CPU skips a
 /// tick whose successor is already due: a countdown value a second stale is wrong, and sending
 /// it would only add to the overload. The generator reports such skips as missed timer updates.
-async fn tick(rt: Arc<Runtime>, run: LiveRun, first: u32) -> Ticks {
+///
+/// `next` holds the tick it will send next. It moves on before a tick goes out, so a node
+/// stopped in the middle of a broadcast hands over the tick after it: a tick is missed rather
+/// than sent twice.
+async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
     let room = conference_room(&run.conference_id);
     let due = |k: u32| run.started_at + i64::from(k) * 1000;
-    let mut k = first.max(1);
+    let mut k = next.load(Ordering::SeqCst).max(1);
     while k < run.duration {
         sleep_until(instant_at(due(k))).await;
         while k + 1 < run.duration && now_millis() >= due(k + 1) {
@@ -281,6 +295,7 @@ async fn tick(rt: Arc<Runtime>, run: LiveRun, first: u32) -> Ticks {
             Ok(true) => {}
             Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
         }
+        next.store(k + 1, Ordering::SeqCst);
         rt.broadcast(
             room.clone(),
             event::QUESTION_TIMER_UPDATE,
@@ -298,13 +313,14 @@ async fn tick(rt: Arc<Runtime>, run: LiveRun, first: u32) -> Ticks {
     Ticks::AllSent
 }
 
-/// The first tick a countdown sends: 1 for a fresh run; after a takeover the latest tick already
-/// due, at once. That one came due after the other node stopped: a node dies at least two thirds
-/// of a lease TTL (≥ 1 s with the default 1.5 s) before its lease lapses, and the ticks before
-/// it are stale (see [`tick`]).
+/// The first tick a countdown sends: 1 for a fresh run; after a hand-over the one the stopping
+/// node did not send; after a takeover the latest tick already due, at once. That one came due
+/// after the other node stopped: a node dies at least two thirds of a lease TTL (≥ 1 s with the
+/// default 1.5 s) before its lease lapses, and the ticks before it are stale (see [`tick`]).
 fn first_tick(run: &LiveRun, origin: Origin, now: Millis) -> u32 {
     match origin {
         Origin::Pushed => 1,
+        Origin::HandedOver { next_tick } => next_tick.max(1),
         Origin::TakenOver => {
             let elapsed = (now - run.started_at).max(0) / 1000;
             u32::try_from(elapsed).unwrap_or(u32::MAX).max(1)
@@ -320,7 +336,7 @@ async fn drive(
     rt: Arc<Runtime>,
     run: LiveRun,
     meta: QuestionMeta,
-    origin: Origin,
+    next_tick: Arc<AtomicU32>,
     votes: Arc<Notify>,
     mut close_requests: mpsc::Receiver<CloseRequest>,
 ) {
@@ -339,8 +355,7 @@ async fn drive(
         run.clone(),
         lease.clone(),
     )));
-    let first = first_tick(&run, origin, now_millis());
-    let mut ticker = Owned(tokio::spawn(tick(rt.clone(), run.clone(), first)));
+    let mut ticker = Owned(tokio::spawn(tick(rt.clone(), run.clone(), next_tick)));
     let mut ticking = true;
     let mut check_at = Instant::now() + lease_ttl / 3;
     // Votes counted on other nodes are seen by reading the counts every result interval.
@@ -494,8 +509,8 @@ async fn renew_lease(rt: Arc<Runtime>, run: LiveRun, lease: Arc<LeaseState>) {
             .await
         {
             // The lease runs from when Redis ran the script, at or after `asked`.
-            Ok(true) => lease.confirm(asked),
-            Ok(false) => {
+            Ok(LeaseGrant::Granted | LeaseGrant::HandedOver { .. }) => lease.confirm(asked),
+            Ok(LeaseGrant::Refused) => {
                 lease.lost.store(true, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
@@ -520,14 +535,15 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
             continue;
         }
         let (node, ttl) = (&rt.settings.node_id, rt.settings.timer_lease);
-        match rt.store.timer_lease(&run, node, ttl, Lease::Take).await {
-            Ok(true) => {}
-            Ok(false) => continue,
+        let origin = match rt.store.timer_lease(&run, node, ttl, Lease::Take).await {
+            Ok(LeaseGrant::Granted) => Origin::TakenOver,
+            Ok(LeaseGrant::HandedOver { next_tick }) => Origin::HandedOver { next_tick },
+            Ok(LeaseGrant::Refused) => continue,
             Err(e) => {
                 tracing::debug!(error = %e, "timer lease unavailable");
                 continue;
             }
-        }
+        };
         let meta = match rt.store.question_meta(&run.question_id).await {
             Ok(Some(meta)) => meta,
             Ok(None) => match rt
@@ -549,9 +565,9 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
             }
         };
         tracing::warn!(conference = %run.conference_id, question = %run.question_id,
-            expires_at = run.expires_at, "taking over the countdown of a run no node holds");
+            expires_at = run.expires_at, ?origin, "taking over the countdown of a run no node holds");
         rt.metrics.timer_takeover();
-        rt.live.start(rt, run, meta, Origin::TakenOver);
+        rt.live.start(rt, run, meta, origin);
     }
 }
 
@@ -754,6 +770,16 @@ mod tests {
     fn a_pushed_run_ticks_from_one_however_late_its_task_starts() {
         assert_eq!(first_tick(&run(10_000), Origin::Pushed, 10_000), 1);
         assert_eq!(first_tick(&run(10_000), Origin::Pushed, 13_500), 1);
+    }
+
+    #[test]
+    fn a_handed_over_run_goes_on_from_the_tick_its_node_did_not_send() {
+        // 6.4 s in, the stopping node had sent tick 6: the taker sends 7 at 7 s, not 6 again.
+        let handed = Origin::HandedOver { next_tick: 7 };
+        assert_eq!(first_tick(&run(10_000), handed, 16_400), 7);
+        // A hand-over that took longer: still 7; the ticker itself skips it if 8 is due too
+        // (a stale countdown value, see `tick`).
+        assert_eq!(first_tick(&run(10_000), handed, 18_200), 7);
     }
 
     #[test]

@@ -71,7 +71,8 @@ pub const PENDING_RESULTS: &str = "results:pending";
 pub const OPEN_RUNS: &str = "runs:open";
 
 /// The node running a question's countdown (extension, D16/D25): `nodeId|startedAt`, with a
-/// short TTL renewed while the countdown runs.
+/// short TTL renewed while the countdown runs; `handover|nextTick|startedAt` for one TTL after
+/// its node stopped gracefully, until another node takes it.
 pub fn timer_lease(q: &str) -> String {
     format!("question:{q}:timer:lease")
 }

@@ -15,7 +15,7 @@ use super::{
     ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
     StoreResult, Tally, VoteOutcome,
 };
-use super::{Gate, Lease};
+use super::{Gate, Lease, LeaseGrant};
 
 /// In-process store for a single node.
 ///
@@ -398,12 +398,22 @@ impl RuntimeStore for MemoryStore {
         Ok(self.with(|s| s.open_runs.values().cloned().collect()))
     }
 
-    async fn timer_lease(&self, _: &LiveRun, _: &str, _: Duration, _: Lease) -> StoreResult<bool> {
-        Ok(true) // one node: it always holds every countdown
+    async fn timer_lease(
+        &self,
+        _: &LiveRun,
+        _: &str,
+        _: Duration,
+        _: Lease,
+    ) -> StoreResult<LeaseGrant> {
+        Ok(LeaseGrant::Granted) // one node: it always holds every countdown
     }
 
     async fn release_timer_lease(&self, _: &LiveRun, _: &str) -> StoreResult<()> {
         Ok(())
+    }
+
+    async fn hand_over_timer(&self, _: &LiveRun, _: &str, _: u32, _: Duration) -> StoreResult<()> {
+        Ok(()) // no other node to take it: the store goes with this process
     }
 
     async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<Gate> {

@@ -224,6 +224,35 @@ pub enum Lease {
     Take,
 }
 
+/// What [`RuntimeStore::timer_lease`] answered.
+///
+/// ```
+/// use reference_server::store::LeaseGrant;
+/// assert!(LeaseGrant::HandedOver { next_tick: 7 }.granted());
+/// assert!(LeaseGrant::Granted.granted());
+/// assert!(!LeaseGrant::Refused.granted());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// Another node holds the lease.
+    Refused,
+    /// This node holds it now: taken (free, or its holder died) or renewed.
+    Granted,
+    /// Taken from a node that stopped gracefully and handed the countdown over
+    /// ([`RuntimeStore::hand_over_timer`]): the countdown goes on from `next_tick`.
+    HandedOver {
+        /// The first tick (k of D16) the handing node did not send.
+        next_tick: u32,
+    },
+}
+
+impl LeaseGrant {
+    /// Whether this node holds the lease now.
+    pub fn granted(self) -> bool {
+        self != LeaseGrant::Refused
+    }
+}
+
 /// What [`RuntimeStore::pass_gate`] answered.
 ///
 /// ```
@@ -337,7 +366,7 @@ pub trait RuntimeStore: Send + Sync + 'static {
     ) -> StoreResult<Option<FinalRecord>>;
     /// Runs pushed live and not closed yet, whichever node pushed them (D25).
     async fn open_runs(&self) -> StoreResult<Vec<LiveRun>>;
-    /// The countdown lease of `run` for `node_id` for `ttl` (D16, D25): true when this call
+    /// The countdown lease of `run` for `node_id` for `ttl` (D16, D25): granted when this call
     /// took it ([`Lease::Take`]: only if no node holds it) or took or renewed it
     /// ([`Lease::Hold`]).
     async fn timer_lease(
@@ -346,9 +375,19 @@ pub trait RuntimeStore: Send + Sync + 'static {
         node_id: &str,
         ttl: Duration,
         mode: Lease,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<LeaseGrant>;
     /// Gives the lease up, if `node_id` holds it, so another node takes over at once.
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()>;
+    /// Gives the lease up on a graceful stop, if `node_id` holds it, for one `ttl`: the node that
+    /// takes it next is told `next_tick`, the first tick this one did not send (D16: each tick
+    /// once), as [`LeaseGrant::HandedOver`].
+    async fn hand_over_timer(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        next_tick: u32,
+        ttl: Duration,
+    ) -> StoreResult<()>;
     /// A cluster-wide gate: [`Gate::Passed`] for the first caller of `key` in each `ttl`
     /// window; every other caller on any node learns how long it stays shut.
     async fn pass_gate(&self, key: &str, ttl: Duration) -> StoreResult<Gate>;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
 use super::{
-    ConferenceRuntime, FinalRecord, Gate, Lease, LiveRun, PresenceChange, QuestionMeta,
+    ConferenceRuntime, FinalRecord, Gate, Lease, LeaseGrant, LiveRun, PresenceChange, QuestionMeta,
     RuntimeStore, StoreError, StoreResult, Tally, VoteOutcome,
 };
 
@@ -31,6 +31,7 @@ struct Scripts {
     persisted: Script,
     unlock: Script,
     lease: Script,
+    handover: Script,
 }
 
 impl Scripts {
@@ -45,6 +46,7 @@ impl Scripts {
             persisted: Script::from_lua(include_str!("lua/persisted.lua")),
             unlock: Script::from_lua(include_str!("lua/unlock.lua")),
             lease: Script::from_lua(include_str!("lua/lease.lua")),
+            handover: Script::from_lua(include_str!("lua/handover.lua")),
         }
     }
 }
@@ -573,12 +575,13 @@ impl RuntimeStore for RedisStore {
         node_id: &str,
         ttl: Duration,
         mode: Lease,
-    ) -> StoreResult<bool> {
-        let held: i64 = self
+    ) -> StoreResult<LeaseGrant> {
+        let key = keys::timer_lease(&run.question_id);
+        let answer: Vec<i64> = self
             .eval_on(
                 &self.control,
                 &self.scripts.lease,
-                vec![keys::timer_lease(&run.question_id)],
+                vec![key.clone()],
                 vec![
                     node_id.into(),
                     run.started_at.into(),
@@ -587,7 +590,37 @@ impl RuntimeStore for RedisStore {
                 ],
             )
             .await?;
-        Ok(held == 1)
+        match answer[..] {
+            [0, _] => Ok(LeaseGrant::Refused),
+            [1, 0] => Ok(LeaseGrant::Granted),
+            [1, next] => Ok(LeaseGrant::HandedOver {
+                next_tick: u32::try_from(next).map_err(|_| corrupt(&key, "handover tick"))?,
+            }),
+            _ => Err(corrupt(&key, format!("lease script answered {answer:?}"))),
+        }
+    }
+
+    async fn hand_over_timer(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        next_tick: u32,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let _: i64 = self
+            .eval_on(
+                &self.control,
+                &self.scripts.handover,
+                vec![keys::timer_lease(&run.question_id)],
+                vec![
+                    format!("{node_id}|{}", run.started_at).into(),
+                    run.started_at.into(),
+                    i64::from(next_tick).into(),
+                    (ttl.as_millis() as i64).into(),
+                ],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()> {

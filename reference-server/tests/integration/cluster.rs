@@ -128,6 +128,49 @@ async fn ending_a_conference_on_one_node_frees_sockets_on_every_node() {
     env.shutdown().await;
 }
 
+/// A node stopped gracefully (SIGTERM) hands its countdown over: the node that takes it on
+/// goes on from the next tick, so no `question:timer_update` is sent twice or skipped (D16),
+/// and the run still closes on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_hand_over_neither_repeats_nor_skips_a_tick() {
+    let mut env = Env::start(Store::Redis).await;
+    let node2 = env.another_node("node-2").await;
+    let cid = env.active_conference("hana").await;
+    let mut hana = env.actor("hana").await; // node 1: it pushes, so it runs the countdown
+    hana.join(&cid).await;
+    let mut ana = env.actor_at(&node2.url(), "ana").await;
+    ana.join(&cid).await;
+    hana.push(&cid, "q1", Some(6));
+    let live = ana.expect(event::QUESTION_LIVE).await;
+    let first = ana.expect(event::QUESTION_TIMER_UPDATE).await;
+    assert_eq!(first["timeRemaining"], 5, "{first}");
+    // Right after tick 1, within the second: a taker that guessed from the clock would send
+    // tick 1 again.
+    env.server.take().expect("node 1 runs").shutdown().await;
+    let heard = ana.drain(Duration::from_secs(8)).await;
+    let mut ticks = vec![5];
+    ticks.extend(
+        heard
+            .iter()
+            .filter(|r| r.name == event::QUESTION_TIMER_UPDATE)
+            .map(|r| r.data["timeRemaining"].as_u64().unwrap_or(0)),
+    );
+    assert_eq!(ticks, vec![5, 4, 3, 2, 1], "each tick once, in order");
+    let closed = heard
+        .iter()
+        .find(|r| r.name == event::QUESTION_CLOSED)
+        .expect("node 2 closes the run");
+    assert_eq!(closed.data["reason"], "timeout", "{}", closed.data);
+    let expires_at = live["expiresAt"].as_i64().unwrap();
+    assert!(
+        closed.at <= expires_at + 2000,
+        "closed by expiresAt + 2 s: {} ms late",
+        closed.at - expires_at
+    );
+    node2.shutdown().await;
+    drop(env);
+}
+
 /// Two `reference-server` processes on `redis`, and an active conference `{prefix}-{now}` with
 /// questions `{cid}-q1`, `{cid}-q2`… (correct options `correct`), made through node 2.
 async fn two_node_processes(

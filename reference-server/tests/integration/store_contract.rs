@@ -7,7 +7,9 @@ use lcr_protocol::server::QuestionOption;
 use lcr_protocol::{CloseReason, ConferenceStatus, RejectReason, Role, now_millis};
 use reference_server::store::memory::MemoryStore;
 use reference_server::store::redis::RedisStore;
-use reference_server::store::{Gate, LiveRun, QuestionMeta, RuntimeStore, VoteOutcome};
+use reference_server::store::{
+    Gate, Lease, LeaseGrant, LiveRun, QuestionMeta, RuntimeStore, VoteOutcome,
+};
 
 use crate::harness::*;
 
@@ -267,6 +269,70 @@ async fn a_shut_gate_says_when_it_opens(kind: Store) {
         s.pass_gate("brief", brief).await.unwrap(),
         Gate::Passed,
         "open again once the window is over"
+    );
+}
+
+/// Countdown leases between nodes (Redis only: the memory store has one node, which holds every
+/// lease): one holder per run, a crashed holder's lease is free after its TTL, and a graceful
+/// hand-over tells the taker which tick comes next (D16, D25).
+#[tokio::test]
+async fn countdown_leases_pass_between_nodes_with_the_next_tick() {
+    let (s, _redis) = store(Store::Redis).await;
+    let r = run("q", 30);
+    let ttl = Duration::from_secs(30);
+    assert_eq!(
+        s.timer_lease(&r, "n1", ttl, Lease::Hold).await.unwrap(),
+        LeaseGrant::Granted
+    );
+    assert_eq!(
+        s.timer_lease(&r, "n2", ttl, Lease::Take).await.unwrap(),
+        LeaseGrant::Refused,
+        "held by n1"
+    );
+    s.hand_over_timer(&r, "n2", 9, ttl).await.unwrap();
+    assert_eq!(
+        s.timer_lease(&r, "n1", ttl, Lease::Hold).await.unwrap(),
+        LeaseGrant::Granted,
+        "only the holder hands over: n1 still holds it"
+    );
+    s.hand_over_timer(&r, "n1", 7, ttl).await.unwrap();
+    assert_eq!(
+        s.timer_lease(&r, "n2", ttl, Lease::Take).await.unwrap(),
+        LeaseGrant::HandedOver { next_tick: 7 }
+    );
+    assert_eq!(
+        s.timer_lease(&r, "n3", ttl, Lease::Take).await.unwrap(),
+        LeaseGrant::Refused,
+        "taken once"
+    );
+    assert_eq!(
+        s.timer_lease(&r, "n2", ttl, Lease::Hold).await.unwrap(),
+        LeaseGrant::Granted,
+        "renewed as a plain lease"
+    );
+    // A hand-over marker of an earlier run of the question is not this run's.
+    s.hand_over_timer(&r, "n2", 12, ttl).await.unwrap();
+    let rerun = LiveRun {
+        started_at: r.started_at + 60_000,
+        ..r.clone()
+    };
+    assert_eq!(
+        s.timer_lease(&rerun, "n3", ttl, Lease::Take).await.unwrap(),
+        LeaseGrant::Granted
+    );
+    // A holder that dies without a word: free once its TTL is over, for a plain takeover.
+    let brief = Duration::from_millis(100);
+    let other = run("q2", 30);
+    assert!(
+        s.timer_lease(&other, "n1", brief, Lease::Hold)
+            .await
+            .unwrap()
+            .granted()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.timer_lease(&other, "n2", ttl, Lease::Take).await.unwrap(),
+        LeaseGrant::Granted
     );
 }
 
