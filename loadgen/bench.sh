@@ -19,7 +19,8 @@
 # With redis, every node's /metrics is saved when the first question goes live and once it has
 # closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end.
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
-# is killed with SIGKILL (a crash); pass --reconnect so its voters come back on another node.
+# is killed with SIGKILL (a crash), or with KILL_SIGNAL (TERM: a graceful stop, which hands its
+# countdowns over); pass --reconnect so its voters come back on another node.
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,8 +101,8 @@ if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   (
     until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
     sleep "${KILL_DELAY:-5}"
-    echo "bench: killing node $KILL_NODE (pid $victim) with SIGKILL at $(date +%T.%N)" >&2
-    kill -KILL "$victim"
+    echo "bench: killing node $KILL_NODE (pid $victim) with SIG${KILL_SIGNAL:-KILL} at $(date +%T.%N)" >&2
+    kill -"${KILL_SIGNAL:-KILL}" "$victim"
   ) &
   pids+=($!)
 fi

@@ -56,6 +56,21 @@ impl Sink {
     }
 }
 
+impl PerQuestion {
+    /// A `question:timer_update` with this `timeRemaining`. Each tick once, in order (D16): a
+    /// repeat, or a tick older than the last, is counted apart and not as a tick heard, so it
+    /// can not hide a missed one.
+    fn heard_tick(&mut self, time_remaining: Option<i64>) {
+        match (self.last_remaining, time_remaining) {
+            (Some(last), Some(left)) if left >= last => self.timers_repeated += 1,
+            (_, left) => {
+                self.timers += 1;
+                self.last_remaining = left.or(self.last_remaining);
+            }
+        }
+    }
+}
+
 fn token(plan: &Plan, user: &str) -> String {
     lcr_protocol::token::mint(&plan.jwt_secret, user, 24 * 3600).unwrap_or_default()
 }
@@ -82,6 +97,9 @@ struct PerQuestion {
     answers: u32,
     accepted: u32,
     timers: u64,
+    /// The last `timeRemaining` heard, and the ticks heard again or out of order.
+    last_remaining: Option<i64>,
+    timers_repeated: u64,
     started_at: i64,
     closed_at: Option<i64>,
     closed: bool,
@@ -376,6 +394,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             t.got_closed += u64::from(q.closed);
             t.got_final += u64::from(q.fin);
             t.timer_updates += q.timers;
+            t.timer_repeated += q.timers_repeated;
             if !q.reconnected {
                 t.timer_expected += expected;
                 t.timer_missed += expected.saturating_sub(q.timers);
@@ -443,6 +462,8 @@ fn on_event(
                         answers: 0,
                         accepted: 0,
                         timers: 0,
+                        last_remaining: None,
+                        timers_repeated: 0,
                         started_at: started,
                         closed_at: None,
                         closed: false,
@@ -477,7 +498,7 @@ fn on_event(
                 .map(|(e, left)| e - left * 1000);
             fanout(metric::FANOUT_TIMER, event::QUESTION_TIMER_UPDATE, due);
             if let Some(q) = k.and_then(|k| questions.get_mut(&k)) {
-                q.timers += 1;
+                q.heard_tick(data.time_remaining);
             }
         }
         event::VOTE_RESULT => fanout(metric::FANOUT_RESULT, event::VOTE_RESULT, data.timestamp),
@@ -669,4 +690,40 @@ pub async fn run_host(plan: Arc<Plan>, sink: Sink, end: Instant) -> Result<Vec<V
     }
     client.close();
     Ok(finals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question() -> PerQuestion {
+        PerQuestion {
+            scheduled_at: None,
+            option: "A",
+            sent: 0,
+            answers: 0,
+            accepted: 0,
+            timers: 0,
+            last_remaining: None,
+            timers_repeated: 0,
+            started_at: 0,
+            closed_at: None,
+            closed: false,
+            fin: false,
+            reconnected: false,
+            resent: false,
+            sent_ms: 0,
+            refused_closed: false,
+        }
+    }
+
+    #[test]
+    fn a_repeated_or_late_tick_is_counted_apart_and_hides_no_missed_one() {
+        let mut q = question();
+        // 5, 5 (repeat), 3 (4 missed), 4 (out of order), 2.
+        for left in [5, 5, 3, 4, 2] {
+            q.heard_tick(Some(left));
+        }
+        assert_eq!((q.timers, q.timers_repeated), (3, 2));
+    }
 }

@@ -101,6 +101,10 @@ pub struct QuestionTally {
     /// Timer updates missed, counted per voter.
     #[serde(default)]
     pub timer_missed: u64,
+    /// Timer updates a voter got again, or out of order: a `timeRemaining` not below the one
+    /// before it (D16: each tick once, in order).
+    #[serde(default)]
+    pub timer_repeated: u64,
     /// Second votes sent on purpose (the server must answer `duplicate`).
     #[serde(default)]
     pub duplicates_sent: u64,
@@ -649,6 +653,7 @@ impl Snapshot {
                 e.timer_updates += t.timer_updates;
                 e.timer_expected += t.timer_expected;
                 e.timer_missed += t.timer_missed;
+                e.timer_repeated += t.timer_repeated;
                 e.duplicates_sent += t.duplicates_sent;
             }
         }

@@ -235,12 +235,19 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
         if missed_timers > 0 {
             problems.push(format!("{missed_timers} timer updates missed"));
         }
+        if t.timer_repeated > 0 {
+            problems.push(format!(
+                "{} timer updates repeated or out of order",
+                t.timer_repeated
+            ));
+        }
         v.extend(problems.iter().map(|p| format!("{qid}: {p}")));
         questions.push(json!({
             "questionId": qid, "acceptedVotes": accepted, "acceptedByOption": t.accepted_by_option,
             "finalTotalVotes": t.final_total, "finalOptionCounts": t.final_counts,
             "rejectedByReason": t.rejected_by_reason, "votesSent": t.votes_sent,
-            "timerUpdatesMissed": missed_timers, "duplicatesSent": t.duplicates_sent,
+            "timerUpdatesMissed": missed_timers, "timerUpdatesRepeated": t.timer_repeated,
+            "duplicatesSent": t.duplicates_sent,
             "refusedInTime": t.refused_in_time,
             "acceptedBeforeReconnect": t.accepted_before_reconnect,
             "unknownAfterReconnect": t.unknown_after_reconnect.values().sum::<u64>(),
@@ -812,6 +819,11 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("1 timer updates missed"), "{all}");
+        let mut s = snapshot(3, 3);
+        s.questions.get_mut("q").unwrap().timer_repeated = 2;
+        let v = verdict(&s, &info(), &[]);
+        assert_violation(&v, "2 timer updates repeated or out of order");
+        assert_eq!(v.summary["questions"][0]["timerUpdatesRepeated"], 2);
         assert!(all.contains("RATE_LIMITED"), "{all}");
     }
 }
