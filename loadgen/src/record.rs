@@ -222,11 +222,11 @@ pub struct Snapshot {
 pub fn process_usage(pid: &str) -> Option<(u64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // A process that has exited but not been reaped (a zombie) has no memory lines: gone.
     let rss = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())?;
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -301,8 +301,9 @@ impl ServerWatch {
     fn sample(state: &Mutex<Vec<Watched>>) {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         for (pid, _, last) in state.iter_mut() {
-            if let Some(now) = process_usage(&pid.to_string()) {
-                *last = Some(now);
+            if let Some((rss, cpu)) = process_usage(&pid.to_string()) {
+                let peak = last.map_or(rss, |(seen, _)| seen.max(rss));
+                *last = Some((peak, cpu));
             }
         }
     }
@@ -315,7 +316,10 @@ impl ServerWatch {
             .iter()
             .map(|&(pid, cpu_before, last)| {
                 let now = process_usage(&pid.to_string());
-                let (rss_kib, cpu) = now.or(last).unwrap_or((0, 0.0));
+                let (rss_kib, cpu) = match (now, last) {
+                    (Some((rss, cpu)), Some((seen, _))) => (rss.max(seen), cpu),
+                    (now, last) => now.or(last).unwrap_or((0, 0.0)),
+                };
                 ServerUsage {
                     pid,
                     rss_kib,

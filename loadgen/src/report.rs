@@ -36,14 +36,24 @@ pub struct RunInfo {
     pub machine: String,
     /// Wall time of the run in seconds.
     pub wall_secs: f64,
-    /// Server processes sampled with `--server-pid`.
-    #[serde(default)]
+    /// Server processes sampled with `--server-pid` (empty when read from a report written
+    /// before they were recorded this way).
+    #[serde(default, deserialize_with = "servers_or_none")]
     pub servers: Vec<crate::record::ServerUsage>,
     /// One shard of several: its voters' accepted votes are only part of the final result, so
     /// whether they add up is checked where the shards are merged (the parent of the workers,
     /// or `loadgen merge`), not here.
     #[serde(default)]
     pub partial: bool,
+}
+
+/// Reports of earlier versions kept `servers` as `[pid, rss, cpu]` triples: read as none, so
+/// `loadgen merge` still takes them.
+fn servers_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<crate::record::ServerUsage>, D::Error> {
+    let v = <Value as serde::Deserialize>::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
 /// A service-level objective: `metric.pNN<value`.
@@ -719,6 +729,14 @@ mod tests {
             },
         );
         s
+    }
+
+    #[test]
+    fn run_info_of_an_earlier_version_still_reads() {
+        let mut old = serde_json::to_value(info()).unwrap();
+        old["servers"] = serde_json::json!([[11, 2048, 1.5]]);
+        let read: RunInfo = serde_json::from_value(old).unwrap();
+        assert!(read.servers.is_empty());
     }
 
     #[test]

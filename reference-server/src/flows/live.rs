@@ -22,7 +22,7 @@
 //! nodes reach `vote:result` because the task reads the counts every result interval.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,7 +58,12 @@ struct Runner {
 #[derive(Default)]
 pub struct LiveRegistry {
     runners: Mutex<HashMap<String, Runner>>,
+    /// Set (under the `runners` lock) once the node stops: no countdown starts here any more.
+    stopping: AtomicBool,
 }
+
+/// `Runner::next_tick` once the node stops: the ticker sends nothing more.
+const STOPPED: u32 = u32::MAX;
 
 impl LiveRegistry {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Runner>> {
@@ -68,8 +73,9 @@ impl LiveRegistry {
     /// Starts the task of a run that was just pushed live, or taken over from a dead node.
     pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta, origin: Origin) {
         let rt = rt.self_arc();
+        let first = first_tick(&run, origin, now_millis());
         let votes = Arc::new(Notify::new());
-        let next_tick = Arc::new(AtomicU32::new(first_tick(&run, origin, now_millis())));
+        let next_tick = Arc::new(AtomicU32::new(first));
         let (tx, rx) = mpsc::channel(4);
         // Spawned and registered under one lock (D20: no counted vote without its
         // `vote:result`). A vote counted meanwhile either finds the runner and notifies it, or
@@ -77,6 +83,22 @@ impl LiveRegistry {
         // the counts, which publishes it. Votes can come before the runner: the push registers
         // it after `question:live` has gone out, and a voter may answer that first.
         let mut map = self.map();
+        if self.stopping.load(Ordering::SeqCst) {
+            // A push or a takeover that raced the node's stop: the countdown goes to another node.
+            drop(map);
+            tracing::info!(question = %run.question_id, "stopping: handing the countdown over");
+            tokio::spawn(async move {
+                let node = &rt.settings.node_id;
+                if let Err(e) = rt
+                    .store
+                    .hand_over_timer(&run, node, first, rt.settings.timer_lease)
+                    .await
+                {
+                    tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
+                }
+            });
+            return;
+        }
         // On the clock thread, with the ticker and the lease renewals it spawns: ticks keep time
         // however busy this node's sockets are.
         let task = rt.clock.spawn(drive(
@@ -140,16 +162,26 @@ impl LiveRegistry {
         }
     }
 
-    /// Stops every task without closing its run; returns the runs with the next tick each
-    /// would have sent, which the caller hands over so another node goes on at once.
+    /// The node stops: stops every task without closing its run, and any later
+    /// [`LiveRegistry::start`] hands its run over at once. Returns the runs with the next tick
+    /// each would have sent, which the caller hands over so another node goes on at once. The
+    /// tick is taken from the ticker before the abort reaches it (the clock thread may run the
+    /// ticker first): a ticker that has not claimed its tick yet sends nothing more.
     pub(crate) fn abort_all(&self) -> Vec<(LiveRun, u32)> {
-        self.map()
-            .drain()
+        let mut map = self.map();
+        self.stopping.store(true, Ordering::SeqCst);
+        map.drain()
             .map(|(_, r)| {
+                let next = r.next_tick.swap(STOPPED, Ordering::SeqCst);
                 r.task.abort();
-                (r.run, r.next_tick.load(Ordering::SeqCst))
+                (r.run, next)
             })
             .collect()
+    }
+
+    /// Whether the node is stopping (see [`LiveRegistry::abort_all`]).
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     fn runs_here(&self, run: &LiveRun) -> bool {
@@ -266,6 +298,8 @@ enum Ticks {
     AllSent,
     /// `question:{id}:timer` no longer belongs to the run: it was closed elsewhere or vanished.
     TimerGone,
+    /// The node stops; the countdown was handed over from the tick not sent.
+    Stopped,
 }
 
 /// Sends `question:timer_update` for k = `first` … duration−1, in order and at most once each
@@ -274,9 +308,10 @@ enum Ticks {
 /// tick whose successor is already due: a countdown value a second stale is wrong, and sending
 /// it would only add to the overload. The generator reports such skips as missed timer updates.
 ///
-/// `next` holds the tick it will send next. It moves on before a tick goes out, so a node
-/// stopped in the middle of a broadcast hands over the tick after it: a tick is missed rather
-/// than sent twice.
+/// `next` holds the tick it will send next. A tick is claimed (`next` moved on) before it goes
+/// out, so a node stopped in the middle of a broadcast hands over the tick after it, and a
+/// ticker that finds `next` taken by the stop ([`LiveRegistry::abort_all`]) sends nothing: a
+/// tick is missed rather than sent twice.
 async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
     let room = conference_room(&run.conference_id);
     let due = |k: u32| run.started_at + i64::from(k) * 1000;
@@ -295,7 +330,14 @@ async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
             Ok(true) => {}
             Err(e) => tracing::warn!(error = %e, "timer check failed; ticking on"),
         }
-        next.store(k + 1, Ordering::SeqCst);
+        if next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n != STOPPED).then_some(k + 1)
+            })
+            .is_err()
+        {
+            return Ticks::Stopped;
+        }
         rt.broadcast(
             room.clone(),
             event::QUESTION_TIMER_UPDATE,
@@ -531,6 +573,9 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
         }
     };
     for run in runs {
+        if rt.live.stopping() {
+            return;
+        }
         if rt.live.runs_here(&run) {
             continue;
         }
@@ -554,13 +599,13 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
                 Ok(Some(meta)) => meta,
                 _ => {
                     tracing::error!(question = %run.question_id, "open run without metadata");
-                    let _ = rt.store.release_timer_lease(&run, node).await;
+                    give_back(rt, &run, origin).await;
                     continue;
                 }
             },
             Err(e) => {
                 tracing::warn!(error = %e, "question metadata unreadable");
-                let _ = rt.store.release_timer_lease(&run, node).await;
+                give_back(rt, &run, origin).await;
                 continue;
             }
         };
@@ -568,6 +613,21 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
             expires_at = run.expires_at, ?origin, "taking over the countdown of a run no node holds");
         rt.metrics.timer_takeover();
         rt.live.start(rt, run, meta, origin);
+    }
+}
+
+/// Gives up a lease this node just took and can not use: as it was, so the next taker starts
+/// from the tick a hand-over named, if one did.
+async fn give_back(rt: &Runtime, run: &LiveRun, origin: Origin) {
+    let (node, ttl) = (&rt.settings.node_id, rt.settings.timer_lease);
+    let given = match origin {
+        Origin::HandedOver { next_tick } => {
+            rt.store.hand_over_timer(run, node, next_tick, ttl).await
+        }
+        _ => rt.store.release_timer_lease(run, node).await,
+    };
+    if let Err(e) = given {
+        tracing::debug!(error = %e, "timer lease not given back; it expires by itself");
     }
 }
 
@@ -713,12 +773,22 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn votes_counted_before_the_runner_starts_get_their_vote_result() {
-        let (clock, _stop) = crate::clock::Clock::start().unwrap();
+    /// A runtime on the memory store whose broadcasts are kept; the clock's guard and the
+    /// results file go with it.
+    async fn runtime(
+        name: &str,
+    ) -> (
+        Arc<Runtime>,
+        Arc<MemoryStore>,
+        Arc<Broadcasts>,
+        crate::clock::ClockGuard,
+        std::path::PathBuf,
+    ) {
+        let (clock, guard) = crate::clock::Clock::start().unwrap();
         let store = Arc::new(MemoryStore::default());
         let rooms = Arc::new(Broadcasts::default());
-        let results = std::env::temp_dir().join(format!("lcr-live-{}.jsonl", std::process::id()));
+        let results =
+            std::env::temp_dir().join(format!("lcr-live-{name}-{}.jsonl", std::process::id()));
         let rt = Runtime::new(
             Settings::default(),
             store.clone(),
@@ -733,6 +803,49 @@ mod tests {
             .put_conference("c", "host", ConferenceStatus::Active)
             .await
             .unwrap();
+        (rt, store, rooms, guard, results)
+    }
+
+    #[tokio::test]
+    async fn a_stopping_node_hands_over_the_tick_it_did_not_send_and_sends_no_more() {
+        let (rt, store, rooms, _clock, results) = runtime("stop").await;
+        // Tick 1 is due already (sent at once), tick 2 in half a second.
+        let r = LiveRun {
+            duration: 4,
+            expires_at: now_millis() + 2_500,
+            ..run(now_millis() - 1_500)
+        };
+        store.start_question(&r, &meta()).await.unwrap();
+        rt.live.start(&rt, r.clone(), meta(), Origin::Pushed);
+        rooms
+            .wait_for(event::QUESTION_TIMER_UPDATE, |v| v["timeRemaining"] == 3)
+            .await
+            .expect("tick 1");
+        let handed = rt.live.abort_all();
+        assert_eq!(
+            handed,
+            vec![(r.clone(), 2)],
+            "tick 2 was not sent: it is handed over"
+        );
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        let ticks: Vec<_> = rooms
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(e, _)| *e == event::QUESTION_TIMER_UPDATE)
+            .map(|(_, v)| v["timeRemaining"].clone())
+            .collect();
+        assert_eq!(ticks, vec![serde_json::json!(3)], "nothing after the stop");
+        // A push or takeover that races the stop starts nothing here.
+        rt.live.start(&rt, r, meta(), Origin::Pushed);
+        assert_eq!(rt.live.len(), 0);
+        let _ = std::fs::remove_file(results);
+    }
+
+    #[tokio::test]
+    async fn votes_counted_before_the_runner_starts_get_their_vote_result() {
+        let (rt, store, rooms, _clock, results) = runtime("early").await;
         store.add_member("c", "u1", Role::Audience).await.unwrap();
         let r = run(now_millis());
         store.start_question(&r, &meta()).await.unwrap();

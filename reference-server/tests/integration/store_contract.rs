@@ -297,6 +297,11 @@ async fn countdown_leases_pass_between_nodes_with_the_next_tick() {
     );
     s.hand_over_timer(&r, "n1", 7, ttl).await.unwrap();
     assert_eq!(
+        s.timer_lease(&r, "n1", ttl, Lease::Hold).await.unwrap(),
+        LeaseGrant::Refused,
+        "a late renewal of the node that handed it over does not take it back"
+    );
+    assert_eq!(
         s.timer_lease(&r, "n2", ttl, Lease::Take).await.unwrap(),
         LeaseGrant::HandedOver { next_tick: 7 }
     );

@@ -16,6 +16,9 @@ local next_tick = 0
 if held then
   local tick, started = string.match(held, '^handover|(%d+)|(%d+)$')
   if started == ARGV[2] then
+    -- Handed over: only for a node looking for it, never to a late renewal of the node that
+    -- handed it over.
+    if ARGV[4] ~= 'take' then return {0, 0} end
     next_tick = tonumber(tick)
   elseif string.sub(held, -#ARGV[2] - 1) == '|' .. ARGV[2] then
     return {0, 0} -- another node holds this run's countdown
