@@ -52,7 +52,7 @@ targets=(); spids=(); cores=$(nproc)
 for i in $(seq 1 "$servers"); do
   port=$(free_port)
   pin=(); [ -n "${PIN:-}" ] && pin=(chrt --batch 0 taskset -c $(( (i - 1) % cores )))
-  JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG=warn "${pin[@]}" "$bin/reference-server" \
+  JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG="${SERVER_LOG:-warn}" "${pin[@]}" "$bin/reference-server" \
     --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" \
     --node-id "bench-node-$i" ${SERVER_ARGS:-} &
   pids+=($!); spids+=($!); targets+=("http://127.0.0.1:$port")

@@ -404,6 +404,7 @@ async fn drive(
     let shared = rt.store.shared();
     let mut poll_at = Instant::now() + rt.settings.result_interval;
     let mut published_total: u64 = 0;
+    let mut registered = true;
     // Votes counted before this task was registered (see [`LiveRegistry::start`]) or, after a
     // takeover, on the node that stopped: their counts go out now, not at the next vote.
     if let Ok(Ok(tally)) = timeout(STORE_BUDGET, rt.store.tally(&run.question_id, &keys)).await
@@ -417,13 +418,19 @@ async fn drive(
         let flush_at = results.due();
         tokio::select! {
             biased;
-            request = close_requests.recv() => {
+            request = close_requests.recv(), if registered => {
+                let Some(CloseRequest { reason, reply }) = request else {
+                    // The runner left the registry: the node stops (this task is being aborted,
+                    // and its countdown handed over; releasing the lease here would undo that),
+                    // or a newer run of the conference replaced it. Either way no close request
+                    // comes any more, and the run ends by its own expiry.
+                    registered = false;
+                    continue;
+                };
                 // No tick after question:closed (D17).
                 ticker.0.abort();
-                if let Some(CloseRequest { reason, reply }) = request {
-                    let answer = close_run(&rt, &run, reason).await;
-                    let _ = reply.send(answer);
-                }
+                let answer = close_run(&rt, &run, reason).await;
+                let _ = reply.send(answer);
                 break;
             }
             _ = sleep_until(expiry) => {
@@ -840,6 +847,32 @@ mod tests {
         // A push or takeover that races the stop starts nothing here.
         rt.live.start(&rt, r, meta(), Origin::Pushed);
         assert_eq!(rt.live.len(), 0);
+        let _ = std::fs::remove_file(results);
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_runner_left_the_registry_still_closes_at_its_expiry() {
+        let (rt, store, rooms, _clock, results) = runtime("replaced").await;
+        let old = LiveRun {
+            duration: 2,
+            expires_at: now_millis() + 1_500,
+            ..run(now_millis() - 500)
+        };
+        store.start_question(&old, &meta()).await.unwrap();
+        rt.live.start(&rt, old.clone(), meta(), Origin::Pushed);
+        // Another runner of the conference takes the registry's place: the old one hears no
+        // close request any more, and must neither stop nor give its lease up before its end.
+        let newer = LiveRun {
+            question_id: "q2".into(),
+            ..run(now_millis())
+        };
+        rt.live.start(&rt, newer, meta(), Origin::Pushed);
+        let closed = rooms
+            .wait_for(event::QUESTION_CLOSED, |v| v["questionId"] == "q")
+            .await
+            .expect("the old run closes by itself");
+        assert_eq!(closed["reason"], "timeout");
+        rt.stop_timers().await;
         let _ = std::fs::remove_file(results);
     }
 
