@@ -71,6 +71,61 @@ impl PerQuestion {
     }
 }
 
+/// Voter `i` learned at `at` (wall clock, ms; `instant` on this machine's monotonic clock) that
+/// question `k`, started at `started`, is live: its state, and when its vote is due. The vote is
+/// due at `startedAt` + its offset in the schedule, on the monotonic clock anchored at `at`. If
+/// the voter learned late the instant is already past: the vote goes at once, and its ack latency
+/// still counts from the schedule (no coordinated omission).
+fn learn_question(
+    plan: &Plan,
+    i: usize,
+    k: usize,
+    started: i64,
+    at: i64,
+    instant: Instant,
+) -> (PerQuestion, Instant) {
+    let (offset, option) = plan.vote_of(i, k);
+    let scheduled = started + offset as i64;
+    let q = PerQuestion {
+        scheduled_at: None,
+        option,
+        sent: 0,
+        answers: 0,
+        accepted: 0,
+        timers: 0,
+        last_remaining: None,
+        timers_repeated: 0,
+        started_at: started,
+        ticks_from: started,
+        closed_at: None,
+        closed: false,
+        fin: false,
+        reconnected: false,
+        resent: false,
+        sent_ms: scheduled,
+        refused_closed: false,
+    };
+    let when = if scheduled >= at {
+        instant + Duration::from_millis((scheduled - at) as u64)
+    } else {
+        instant
+            .checked_sub(Duration::from_millis((at - scheduled) as u64))
+            .unwrap_or(instant)
+    };
+    (q, when)
+}
+
+/// D16: a tick at startedAt + k·1000 for k = 1 … duration−1, before the close; a voter expects
+/// those due after it learned of the question (`ticks_from`).
+fn expected_ticks(q: &PerQuestion, duration: u32) -> u64 {
+    let last = match q.closed_at {
+        Some(closed) => ((closed - q.started_at - 1).max(0) / 1000).min(i64::from(duration) - 1),
+        None => i64::from(duration) - 1,
+    };
+    let first = ((q.ticks_from - q.started_at).max(0) / 1000 + 1).max(1);
+    (last - first + 1).max(0) as u64
+}
+
 fn token(plan: &Plan, user: &str) -> String {
     lcr_protocol::token::mint(&plan.jwt_secret, user, 24 * 3600).unwrap_or_default()
 }
@@ -101,6 +156,9 @@ struct PerQuestion {
     last_remaining: Option<i64>,
     timers_repeated: u64,
     started_at: i64,
+    /// Ticks due after this instant (ms) are expected: `startedAt`, or when the voter learned
+    /// of the question from `conference:joined` (it was not in the room before).
+    ticks_from: i64,
     closed_at: Option<i64>,
     closed: bool,
     fin: bool,
@@ -125,6 +183,8 @@ struct PerQuestion {
 struct Seen<'a> {
     #[serde(borrow)]
     question_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    live_question: Option<SeenLive<'a>>,
     started_at: Option<i64>,
     expires_at: Option<i64>,
     time_remaining: Option<i64>,
@@ -140,6 +200,27 @@ struct Seen<'a> {
     code: Option<Cow<'a, str>>,
     #[serde(borrow)]
     context: Option<SeenContext<'a>>,
+}
+
+/// `conference:joined.liveQuestion` (D13): the question live when the voter joined.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SeenLive<'a> {
+    #[serde(borrow)]
+    question_id: Option<Cow<'a, str>>,
+    started_at: Option<i64>,
+}
+
+/// A question a voter learned of from `conference:joined` (D13): its join raced the push, so
+/// the socket entered the room after `question:live` went out and the live question came with
+/// the join's answer instead.
+#[derive(Debug, Clone, Copy)]
+struct LiveAtJoin {
+    k: usize,
+    started_at: i64,
+    /// Receipt of `conference:joined`, wall clock (ms) and monotonic.
+    at: i64,
+    instant: Instant,
 }
 
 /// `error.context`.
@@ -158,14 +239,15 @@ fn seen(frame: &EventFrame) -> Option<(Cow<'_, str>, Seen<'_>)> {
         .map(|(name, data)| (name, data.unwrap_or_default()))
 }
 
-/// Connects voter `i` to `target` and joins the conference; `None` when it cannot.
+/// Connects voter `i` to `target` and joins the conference; `None` when it cannot. With the
+/// connection comes the question `conference:joined` said was live, if any.
 async fn connect_and_join(
     plan: &Plan,
     i: usize,
     target: &str,
     sink: &Sink,
     end: Instant,
-) -> Option<Connection> {
+) -> Option<(Connection, Option<LiveAtJoin>)> {
     let user = plan.voter_user(i);
     let mut cfg = ClientConfig::new(target.to_owned()).auth(json!({ "token": token(plan, &user) }));
     if !plan.local_ips.is_empty() {
@@ -197,6 +279,7 @@ async fn connect_and_join(
         }
     };
     sink.rec.connected(now_millis(), 1);
+    let mut live = None;
     let joined = loop {
         let t = Instant::now();
         if conn
@@ -212,7 +295,17 @@ async fn connect_and_join(
                 break;
             };
             match seen(&frame) {
-                Some((name, _)) if name == event::CONFERENCE_JOINED => outcome = Some(true),
+                Some((name, data)) if name == event::CONFERENCE_JOINED => {
+                    live = data.live_question.and_then(|l| {
+                        Some(LiveAtJoin {
+                            k: plan.question_index(l.question_id.as_deref()?)?,
+                            started_at: l.started_at?,
+                            at: frame.at,
+                            instant: frame.instant,
+                        })
+                    });
+                    outcome = Some(true)
+                }
                 Some((name, data))
                     if name == event::ERROR
                         && data.context.as_ref().and_then(|c| c.event.as_deref())
@@ -242,7 +335,7 @@ async fn connect_and_join(
         conn.close().await;
         return None;
     }
-    Some(conn)
+    Some((conn, live))
 }
 
 /// The `vote:submit` payload for question `k`.
@@ -286,7 +379,8 @@ async fn send_vote(
 /// One voter: one task, its connection owned here (no connection task, no channel), one timer
 /// for the run's end and one for its next vote.
 async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
-    let Some(mut conn) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await else {
+    let Some((mut conn, live)) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await
+    else {
         return;
     };
     let mut lost = 0;
@@ -297,6 +391,30 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     let deadline = tokio::time::sleep_until(end.into());
     let vote_timer = tokio::time::sleep_until(end.into());
     tokio::pin!(deadline, vote_timer);
+    // D13: a question already live at the join counts as heard, from then on.
+    let adopt = |live: Option<LiveAtJoin>,
+                 reconnected: bool,
+                 questions: &mut BTreeMap<usize, PerQuestion>|
+     -> Option<(usize, Instant)> {
+        let l = live.filter(|l| !questions.contains_key(&l.k))?;
+        let qid = plan.question_id(l.k);
+        sink.rec.fanout(
+            metric::FANOUT_LIVE,
+            event::QUESTION_LIVE,
+            &qid,
+            l.started_at,
+            l.at,
+        );
+        let (mut q, when) = learn_question(&plan, i, l.k, l.started_at, l.at, l.instant);
+        q.ticks_from = l.at;
+        q.reconnected = reconnected;
+        questions.insert(l.k, q);
+        Some((l.k, when))
+    };
+    if let Some(vote) = adopt(live, false, &mut questions) {
+        due.push(vote);
+        vote_timer.as_mut().reset(vote.1.into());
+    }
     loop {
         let next = tokio::select! {
             biased;
@@ -329,7 +447,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                 // got no answer (the server says `duplicate` if it had counted it).
                 lost += 1;
                 sink.rec.connected(now_millis(), -1);
-                let Some(c) =
+                let Some((c, live)) =
                     connect_and_join(&plan, i, plan.target_after(i, lost), &sink, end).await
                 else {
                     sink.rec.disconnect();
@@ -337,6 +455,11 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                 };
                 conn = c;
                 sink.rec.reconnected();
+                if let Some(vote) = adopt(live, true, &mut questions) {
+                    due.push(vote);
+                    due.sort_by_key(|(_, at)| *at);
+                    vote_timer.as_mut().reset(due[0].1.into());
+                }
                 for (k, q) in questions.iter_mut() {
                     q.reconnected = true;
                     if q.answers < q.sent && q.accepted == 0 && !q.closed {
@@ -369,12 +492,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     }
     for (k, q) in &questions {
         let qid = plan.question_id(*k);
-        // D16: a tick at startedAt + k·1000 for k = 1 … duration−1, before the close.
-        let expected = match q.closed_at {
-            Some(closed) => ((closed - q.started_at - 1).max(0) / 1000)
-                .min(i64::from(plan.question_duration) - 1) as u64,
-            None => u64::from(plan.question_duration.saturating_sub(1)),
-        };
+        let expected = expected_ticks(q, plan.question_duration);
         sink.rec.question(&qid, |t| {
             if q.answers < q.sent {
                 t.votes_unanswered += u64::from(q.sent - q.answers);
@@ -453,41 +571,8 @@ fn on_event(
         event::QUESTION_LIVE => {
             fanout(metric::FANOUT_LIVE, event::QUESTION_LIVE, data.started_at);
             if let (Some(k), Some(started)) = (k, data.started_at) {
-                let (offset, option) = plan.vote_of(i, k);
-                let scheduled = started + offset as i64;
-                questions.insert(
-                    k,
-                    PerQuestion {
-                        scheduled_at: None,
-                        option,
-                        sent: 0,
-                        answers: 0,
-                        accepted: 0,
-                        timers: 0,
-                        last_remaining: None,
-                        timers_repeated: 0,
-                        started_at: started,
-                        closed_at: None,
-                        closed: false,
-                        fin: false,
-                        reconnected: false,
-                        resent: false,
-                        sent_ms: scheduled,
-                        refused_closed: false,
-                    },
-                );
-                // The scheduled instant on this machine's monotonic clock, anchored at the
-                // receipt of question:live. If question:live came late the instant is already
-                // past: the vote goes at once and its ack latency still counts from the schedule
-                // (no coordinated omission).
-                let when = if scheduled >= at {
-                    frame.instant + Duration::from_millis((scheduled - at) as u64)
-                } else {
-                    frame
-                        .instant
-                        .checked_sub(Duration::from_millis((at - scheduled) as u64))
-                        .unwrap_or(frame.instant)
-                };
+                let (q, when) = learn_question(plan, i, k, started, at, frame.instant);
+                questions.insert(k, q);
                 *schedule = Some((k, when));
             }
         }
@@ -709,6 +794,7 @@ mod tests {
             last_remaining: None,
             timers_repeated: 0,
             started_at: 0,
+            ticks_from: 0,
             closed_at: None,
             closed: false,
             fin: false,
@@ -717,6 +803,43 @@ mod tests {
             sent_ms: 0,
             refused_closed: false,
         }
+    }
+
+    #[test]
+    fn conference_joined_tells_the_live_question_d13() {
+        let joined: Seen = serde_json::from_str(
+            r#"{"conferenceId":"c","conferenceStatus":"ACTIVE","audienceCount":3,"liveQuestion":
+                {"conferenceId":"c","questionId":"run-q1","questionText":"?","options":[],
+                 "duration":45,"startedAt":1700,"expiresAt":46700}}"#,
+        )
+        .unwrap();
+        let live = joined.live_question.expect("liveQuestion");
+        assert_eq!(
+            (live.question_id.as_deref(), live.started_at),
+            (Some("run-q1"), Some(1700))
+        );
+        let none: Seen =
+            serde_json::from_str(r#"{"conferenceId":"c","liveQuestion":null}"#).unwrap();
+        assert!(none.live_question.is_none());
+    }
+
+    #[test]
+    fn a_voter_that_learned_of_the_question_at_its_join_expects_the_ticks_after_it() {
+        // A 45 s question closed on time: ticks 1 … 44.
+        let mut q = PerQuestion {
+            started_at: 10_000,
+            ticks_from: 10_000,
+            closed_at: Some(55_000),
+            ..question()
+        };
+        assert_eq!(expected_ticks(&q, 45), 44);
+        // Learned from conference:joined 2.3 s in: ticks 3 … 44.
+        q.ticks_from = 12_300;
+        assert_eq!(expected_ticks(&q, 45), 42);
+        // Closed by hand 5.5 s in, learned 6 s in: none.
+        q.closed_at = Some(15_500);
+        q.ticks_from = 16_000;
+        assert_eq!(expected_ticks(&q, 45), 0);
     }
 
     #[test]
