@@ -397,6 +397,9 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                  questions: &mut BTreeMap<usize, PerQuestion>|
      -> Option<(usize, Instant)> {
         let l = live.filter(|l| !questions.contains_key(&l.k))?;
+        if !reconnected {
+            sink.rec.joined_late(l.at);
+        }
         let qid = plan.question_id(l.k);
         sink.rec.fanout(
             metric::FANOUT_LIVE,

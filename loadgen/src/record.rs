@@ -139,6 +139,7 @@ struct Inner {
     errors_by_code: BTreeMap<String, u64>,
     disconnects: u64,
     reconnects: u64,
+    late_joins: Vec<i64>,
     connect_failures: u64,
     /// Per (event, server time), the questions' spreads: a delivery finds its entry without
     /// allocating (one or two questions share a server time).
@@ -191,6 +192,10 @@ pub struct Snapshot {
     /// Voters that lost their connection and came back on another target (`--reconnect`).
     #[serde(default)]
     pub reconnects: u64,
+    /// When (ms) each voter whose join raced a push got `conference:joined` with the live
+    /// question (D13): it was not in the room for what was broadcast before.
+    #[serde(default)]
+    pub late_joins: Vec<i64>,
     /// Connections that never came up.
     pub connect_failures: u64,
     /// Per broadcast ("event questionId serverTime").
@@ -433,6 +438,11 @@ impl Recorder {
         self.with(|i| i.reconnects += 1);
     }
 
+    /// A voter learned of a live question from `conference:joined` at `at` (ms, D13).
+    pub fn joined_late(&self, at: i64) {
+        self.with(|i| i.late_joins.push(at));
+    }
+
     /// A connection never came up.
     pub fn connect_failed(&self) {
         self.with(|i| i.connect_failures += 1);
@@ -557,6 +567,7 @@ impl Recorder {
             errors_by_code: i.errors_by_code.clone(),
             disconnects: i.disconnects,
             reconnects: i.reconnects,
+            late_joins: i.late_joins.clone(),
             connect_failures: i.connect_failures,
             broadcasts: i
                 .broadcasts
@@ -609,6 +620,7 @@ impl Snapshot {
             }
             out.disconnects += p.disconnects;
             out.reconnects += p.reconnects;
+            out.late_joins.extend(&p.late_joins);
             out.problems.extend(p.problems.iter().cloned());
             out.host_questions = out.host_questions.or(p.host_questions);
             out.generator_rss_kib += p.generator_rss_kib;

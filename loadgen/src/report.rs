@@ -168,12 +168,18 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
             info.questions
         ));
     }
-    // Every broadcast must reach every connected voter.
+    // Every broadcast must reach every connected voter, but a voter that came back after its
+    // node died, or whose join was answered after the broadcast's first delivery (D13: it
+    // entered the room while the broadcast went out).
     let short: Vec<(&String, u64)> = snap
         .broadcasts
         .iter()
-        .filter(|(_, s)| s.count + gapped < connected)
-        .map(|(k, s)| (k, connected - s.count))
+        .map(|(k, s)| {
+            let late = snap.late_joins.iter().filter(|at| **at > s.first).count() as u64;
+            (k, s, gapped + late)
+        })
+        .filter(|(_, s, excused)| s.count + excused < connected)
+        .map(|(k, s, _)| (k, connected - s.count))
         .collect();
     if let Some((first, missing)) = short.first() {
         v.push(format!(
@@ -297,7 +303,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Verdict {
     let deliveries: u64 = snap.seconds.values().map(|s| s.deliveries).sum();
     let summary = json!({
         "run": info, "voters": info.voters, "votersConnected": connected,
-        "reconnects": snap.reconnects,
+        "reconnects": snap.reconnects, "lateJoins": snap.late_joins.len(),
         "invariantsOk": v.is_empty(), "violations": v,
         "questions": questions,
         "metrics": hists.iter().map(|(k, h)| (k.clone(), stats(h))).collect::<BTreeMap<_, _>>(),
@@ -440,8 +446,12 @@ fn markdown(s: &Value) -> String {
     }
     let _ = writeln!(
         md,
-        "\nDeliveries: {} (peak {}/s). Errors: {}.",
-        s["deliveries"], s["deliveriesPerSecondPeak"], s["errorsByCode"]
+        "\nDeliveries: {} (peak {}/s). Errors: {}. Reconnections: {}. Voters that learned of a question from conference:joined (their join raced its push, D13): {}.",
+        s["deliveries"],
+        s["deliveriesPerSecondPeak"],
+        s["errorsByCode"],
+        s["reconnects"],
+        s["lateJoins"]
     );
     let _ = writeln!(md);
     for line in process_lines(s) {
@@ -822,6 +832,30 @@ mod tests {
         // Merged, the same numbers are a phantom vote.
         let v = verdict(&snapshot(1, 2), &info(), &[]);
         assert_violation(&v, "1 accepted but final totalVotes Some(2)");
+    }
+
+    #[test]
+    fn a_voter_whose_join_was_answered_after_a_broadcast_is_not_owed_it() {
+        let tick = |s: &mut Snapshot| {
+            s.broadcasts.insert(
+                "question:timer_update q 1000".into(),
+                crate::record::Spread {
+                    first: 1_000,
+                    last: 1_050,
+                    count: 2,
+                },
+            );
+        };
+        // Voter 3 joined at 1.2 s, after the tick's first delivery: it was entering the room.
+        let mut s = snapshot(3, 3);
+        tick(&mut s);
+        s.late_joins = vec![1_200];
+        let v = verdict(&s, &info(), &[]);
+        assert!(v.violations.is_empty(), "{:?}", v.violations);
+        // Joined at 0.9 s, before it: the tick was owed.
+        s.late_joins = vec![900];
+        let v = verdict(&s, &info(), &[]);
+        assert_violation(&v, "1 broadcasts missed recipients");
     }
 
     #[test]
