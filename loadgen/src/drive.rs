@@ -239,15 +239,25 @@ fn seen(frame: &EventFrame) -> Option<(Cow<'_, str>, Seen<'_>)> {
         .map(|(name, data)| (name, data.unwrap_or_default()))
 }
 
-/// Connects voter `i` to `target` and joins the conference; `None` when it cannot. With the
-/// connection comes the question `conference:joined` said was live, if any.
+/// A voter's connection, joined.
+struct Joined {
+    conn: Connection,
+    /// The question `conference:joined` said was live, if any (D13).
+    live: Option<LiveAtJoin>,
+    /// Events that came before `conference:joined`, in order. The socket is in the room before
+    /// its join is answered, so a broadcast (`question:live` of a push that raced the join) can
+    /// come first, while `conference:joined` says no question is live: it read that earlier.
+    early: Vec<EventFrame>,
+}
+
+/// Connects voter `i` to `target` and joins the conference; `None` when it cannot.
 async fn connect_and_join(
     plan: &Plan,
     i: usize,
     target: &str,
     sink: &Sink,
     end: Instant,
-) -> Option<(Connection, Option<LiveAtJoin>)> {
+) -> Option<Joined> {
     let user = plan.voter_user(i);
     let mut cfg = ClientConfig::new(target.to_owned()).auth(json!({ "token": token(plan, &user) }));
     if !plan.local_ips.is_empty() {
@@ -280,6 +290,7 @@ async fn connect_and_join(
     };
     sink.rec.connected(now_millis(), 1);
     let mut live = None;
+    let mut early = Vec::new();
     let joined = loop {
         let t = Instant::now();
         if conn
@@ -313,7 +324,7 @@ async fn connect_and_join(
                 {
                     outcome = Some(false)
                 }
-                _ => {}
+                _ => early.push(frame),
             }
         }
         match outcome {
@@ -335,7 +346,7 @@ async fn connect_and_join(
         conn.close().await;
         return None;
     }
-    Some((conn, live))
+    Some(Joined { conn, live, early })
 }
 
 /// The `vote:submit` payload for question `k`.
@@ -379,7 +390,11 @@ async fn send_vote(
 /// One voter: one task, its connection owned here (no connection task, no channel), one timer
 /// for the run's end and one for its next vote.
 async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
-    let Some((mut conn, live)) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await
+    let Some(Joined {
+        mut conn,
+        live,
+        early,
+    }) = connect_and_join(&plan, i, plan.target_for(i), &sink, end).await
     else {
         return;
     };
@@ -414,11 +429,18 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         questions.insert(l.k, q);
         Some((l.k, when))
     };
-    if let Some(vote) = adopt(live, false, &mut questions) {
-        due.push(vote);
-        vote_timer.as_mut().reset(vote.1.into());
+    let mut done = false;
+    for frame in &early {
+        let mut schedule = None;
+        done |= on_event(&plan, i, frame, &sink, &mut questions, &mut schedule);
+        due.extend(schedule);
     }
-    loop {
+    due.extend(adopt(live, false, &mut questions));
+    due.sort_by_key(|(_, at)| *at);
+    if let Some((_, first)) = due.first() {
+        vote_timer.as_mut().reset((*first).into());
+    }
+    while !done {
         let next = tokio::select! {
             biased;
             () = &mut deadline => break,
@@ -450,18 +472,23 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                 // got no answer (the server says `duplicate` if it had counted it).
                 lost += 1;
                 sink.rec.connected(now_millis(), -1);
-                let Some((c, live)) =
+                let Some(joined) =
                     connect_and_join(&plan, i, plan.target_after(i, lost), &sink, end).await
                 else {
                     sink.rec.disconnect();
                     break;
                 };
-                conn = c;
+                conn = joined.conn;
                 sink.rec.reconnected();
-                if let Some(vote) = adopt(live, true, &mut questions) {
-                    due.push(vote);
-                    due.sort_by_key(|(_, at)| *at);
-                    vote_timer.as_mut().reset(due[0].1.into());
+                for frame in &joined.early {
+                    let mut schedule = None;
+                    done |= on_event(&plan, i, frame, &sink, &mut questions, &mut schedule);
+                    due.extend(schedule);
+                }
+                due.extend(adopt(joined.live, true, &mut questions));
+                due.sort_by_key(|(_, at)| *at);
+                if let Some((_, first)) = due.first() {
+                    vote_timer.as_mut().reset((*first).into());
                 }
                 for (k, q) in questions.iter_mut() {
                     q.reconnected = true;
