@@ -57,6 +57,30 @@ impl Sink {
 }
 
 impl PerQuestion {
+    /// A question the voter just learned of, started at `started`, its vote (on `option`) due
+    /// at `scheduled` (ms since the epoch).
+    fn new(option: &'static str, started: i64, scheduled: i64) -> Self {
+        PerQuestion {
+            scheduled_at: None,
+            option,
+            sent: 0,
+            answers: 0,
+            accepted: 0,
+            timers: 0,
+            last_remaining: None,
+            timers_repeated: 0,
+            started_at: started,
+            ticks_from: started,
+            closed_at: None,
+            closed: false,
+            fin: false,
+            reconnected: false,
+            resent: false,
+            sent_ms: scheduled,
+            refused_closed: false,
+        }
+    }
+
     /// A `question:timer_update` with this `timeRemaining`. Each tick once, in order (D16): a
     /// repeat, or a tick older than the last, is counted apart and not as a tick heard, so it
     /// can not hide a missed one.
@@ -86,25 +110,7 @@ fn learn_question(
 ) -> (PerQuestion, Instant) {
     let (offset, option) = plan.vote_of(i, k);
     let scheduled = started + offset as i64;
-    let q = PerQuestion {
-        scheduled_at: None,
-        option,
-        sent: 0,
-        answers: 0,
-        accepted: 0,
-        timers: 0,
-        last_remaining: None,
-        timers_repeated: 0,
-        started_at: started,
-        ticks_from: started,
-        closed_at: None,
-        closed: false,
-        fin: false,
-        reconnected: false,
-        resent: false,
-        sent_ms: scheduled,
-        refused_closed: false,
-    };
+    let q = PerQuestion::new(option, started, scheduled);
     let when = if scheduled >= at {
         instant + Duration::from_millis((scheduled - at) as u64)
     } else {
@@ -429,14 +435,25 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
         questions.insert(l.k, q);
         Some((l.k, when))
     };
-    let mut done = false;
-    for frame in &early {
-        let mut schedule = None;
-        done |= on_event(&plan, i, frame, &sink, &mut questions, &mut schedule);
-        due.extend(schedule);
-    }
-    due.extend(adopt(live, false, &mut questions));
-    due.sort_by_key(|(_, at)| *at);
+    // What a join brought: the events before its answer, then the live question it named.
+    // Returns true when the run is over for this voter; `due` comes back sorted.
+    let absorb = |early: &[EventFrame],
+                  live: Option<LiveAtJoin>,
+                  reconnected: bool,
+                  questions: &mut BTreeMap<usize, PerQuestion>,
+                  due: &mut Vec<(usize, Instant)>|
+     -> bool {
+        let mut done = false;
+        for frame in early {
+            let mut schedule = None;
+            done |= on_event(&plan, i, frame, &sink, questions, &mut schedule);
+            due.extend(schedule);
+        }
+        due.extend(adopt(live, reconnected, questions));
+        due.sort_by_key(|(_, at)| *at);
+        done
+    };
+    let mut done = absorb(&early, live, false, &mut questions, &mut due);
     if let Some((_, first)) = due.first() {
         vote_timer.as_mut().reset((*first).into());
     }
@@ -480,13 +497,7 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
                 };
                 conn = joined.conn;
                 sink.rec.reconnected();
-                for frame in &joined.early {
-                    let mut schedule = None;
-                    done |= on_event(&plan, i, frame, &sink, &mut questions, &mut schedule);
-                    due.extend(schedule);
-                }
-                due.extend(adopt(joined.live, true, &mut questions));
-                due.sort_by_key(|(_, at)| *at);
+                done = absorb(&joined.early, joined.live, true, &mut questions, &mut due);
                 if let Some((_, first)) = due.first() {
                     vote_timer.as_mut().reset((*first).into());
                 }
@@ -814,25 +825,7 @@ mod tests {
     use super::*;
 
     fn question() -> PerQuestion {
-        PerQuestion {
-            scheduled_at: None,
-            option: "A",
-            sent: 0,
-            answers: 0,
-            accepted: 0,
-            timers: 0,
-            last_remaining: None,
-            timers_repeated: 0,
-            started_at: 0,
-            ticks_from: 0,
-            closed_at: None,
-            closed: false,
-            fin: false,
-            reconnected: false,
-            resent: false,
-            sent_ms: 0,
-            refused_closed: false,
-        }
+        PerQuestion::new("A", 0, 0)
     }
 
     #[test]
