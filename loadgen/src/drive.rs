@@ -46,6 +46,27 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// A delivery at `at` of broadcast `event` on `question`, sent at `sent` (server time): in
+    /// loadgen's histogram `metric` and spreads, and in goose's when fan-out goes there too.
+    fn fanout(
+        &self,
+        metric: &'static str,
+        event: &'static str,
+        question: &str,
+        sent: i64,
+        at: i64,
+    ) {
+        self.rec.fanout(metric, event, question, sent, at);
+        if self.fanout_to_goose {
+            let micros = ((at - sent).max(0) as u64) * 1000;
+            let _ = self.goose.send(Sample {
+                name: metric,
+                took: Duration::from_micros(micros),
+                ok: true,
+            });
+        }
+    }
+
     fn time(&self, name: &'static str, micros: u64, ok: bool) {
         self.rec.time(name, micros);
         let _ = self.goose.send(Sample {
@@ -412,30 +433,8 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
     let deadline = tokio::time::sleep_until(end.into());
     let vote_timer = tokio::time::sleep_until(end.into());
     tokio::pin!(deadline, vote_timer);
-    // D13: a question already live at the join counts as heard, from then on.
-    let adopt = |live: Option<LiveAtJoin>,
-                 reconnected: bool,
-                 questions: &mut BTreeMap<usize, PerQuestion>|
-     -> Option<(usize, Instant)> {
-        let l = live.filter(|l| !questions.contains_key(&l.k))?;
-        if !reconnected {
-            sink.rec.joined_late(l.at);
-        }
-        let qid = plan.question_id(l.k);
-        sink.rec.fanout(
-            metric::FANOUT_LIVE,
-            event::QUESTION_LIVE,
-            &qid,
-            l.started_at,
-            l.at,
-        );
-        let (mut q, when) = learn_question(&plan, i, l.k, l.started_at, l.at, l.instant);
-        q.ticks_from = l.at;
-        q.reconnected = reconnected;
-        questions.insert(l.k, q);
-        Some((l.k, when))
-    };
-    // What a join brought: the events before its answer, then the live question it named.
+    // What a join brought: the events before its answer, then the live question it named
+    // (D13), which counts as heard from then on unless an early `question:live` told it first.
     // Returns true when the run is over for this voter; `due` comes back sorted.
     let absorb = |early: &[EventFrame],
                   live: Option<LiveAtJoin>,
@@ -449,7 +448,24 @@ async fn voter(plan: Arc<Plan>, i: usize, sink: Sink, end: Instant) {
             done |= on_event(&plan, i, frame, &sink, questions, &mut schedule);
             due.extend(schedule);
         }
-        due.extend(adopt(live, reconnected, questions));
+        if let Some(l) = live.filter(|l| !questions.contains_key(&l.k)) {
+            if !reconnected {
+                sink.rec.joined_late(l.at);
+            }
+            let qid = plan.question_id(l.k);
+            sink.fanout(
+                metric::FANOUT_LIVE,
+                event::QUESTION_LIVE,
+                &qid,
+                l.started_at,
+                l.at,
+            );
+            let (mut q, when) = learn_question(&plan, i, l.k, l.started_at, l.at, l.instant);
+            q.ticks_from = l.at;
+            q.reconnected = reconnected;
+            questions.insert(l.k, q);
+            due.push((l.k, when));
+        }
         due.sort_by_key(|(_, at)| *at);
         done
     };
@@ -586,17 +602,7 @@ fn on_event(
     let qid = data.question_id.as_deref().unwrap_or_default();
     let k = plan.question_index(qid);
     let fanout = |name: &'static str, key: &'static str, server: Option<i64>| match server {
-        Some(s) => {
-            sink.rec.fanout(name, key, qid, s, at);
-            if sink.fanout_to_goose {
-                let micros = ((at - s).max(0) as u64) * 1000;
-                let _ = sink.goose.send(Sample {
-                    name,
-                    took: Duration::from_micros(micros),
-                    ok: true,
-                });
-            }
-        }
+        Some(s) => sink.fanout(name, key, qid, s, at),
         None => sink.rec.delivered(at, false),
     };
     match &*name {

@@ -167,18 +167,16 @@ impl Runtime {
     /// their countdowns over: another node goes on at once, from the tick this one did not send.
     pub async fn stop_timers(&self) {
         for (run, next_tick) in self.live.abort_all() {
-            if let Err(e) = self
-                .store
-                .hand_over_timer(
-                    &run,
-                    &self.settings.node_id,
-                    next_tick,
-                    self.settings.timer_lease,
-                )
-                .await
-            {
-                tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
-            }
+            self.hand_over(&run, next_tick).await;
+        }
+    }
+
+    /// Gives this node's countdown lease of `run` up for another node to go on from
+    /// `next_tick` (D16); on failure the lease expires by itself within a TTL.
+    pub(crate) async fn hand_over(&self, run: &crate::store::LiveRun, next_tick: u32) {
+        let (node, ttl) = (&self.settings.node_id, self.settings.timer_lease);
+        if let Err(e) = self.store.hand_over_timer(run, node, next_tick, ttl).await {
+            tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
         }
     }
 

@@ -83,20 +83,11 @@ impl LiveRegistry {
         // the counts, which publishes it. Votes can come before the runner: the push registers
         // it after `question:live` has gone out, and a voter may answer that first.
         let mut map = self.map();
-        if self.stopping.load(Ordering::SeqCst) {
+        if self.stopping() {
             // A push or a takeover that raced the node's stop: the countdown goes to another node.
             drop(map);
             tracing::info!(question = %run.question_id, "stopping: handing the countdown over");
-            tokio::spawn(async move {
-                let node = &rt.settings.node_id;
-                if let Err(e) = rt
-                    .store
-                    .hand_over_timer(&run, node, first, rt.settings.timer_lease)
-                    .await
-                {
-                    tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
-                }
-            });
+            tokio::spawn(async move { rt.hand_over(&run, first).await });
             return;
         }
         // On the clock thread, with the ticker and the lease renewals it spawns: ticks keep time
@@ -626,15 +617,17 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
 /// Gives up a lease this node just took and can not use: as it was, so the next taker starts
 /// from the tick a hand-over named, if one did.
 async fn give_back(rt: &Runtime, run: &LiveRun, origin: Origin) {
-    let (node, ttl) = (&rt.settings.node_id, rt.settings.timer_lease);
-    let given = match origin {
-        Origin::HandedOver { next_tick } => {
-            rt.store.hand_over_timer(run, node, next_tick, ttl).await
+    match origin {
+        Origin::HandedOver { next_tick } => rt.hand_over(run, next_tick).await,
+        _ => {
+            if let Err(e) = rt
+                .store
+                .release_timer_lease(run, &rt.settings.node_id)
+                .await
+            {
+                tracing::debug!(error = %e, "timer lease not given back; it expires by itself");
+            }
         }
-        _ => rt.store.release_timer_lease(run, node).await,
-    };
-    if let Err(e) = given {
-        tracing::debug!(error = %e, "timer lease not given back; it expires by itself");
     }
 }
 

@@ -12,6 +12,7 @@ if held == want then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {1, 0}
 end
+local suffix = '|' .. ARGV[2]
 local next_tick = 0
 if held then
   local tick, started = string.match(held, '^handover|(%d+)|(%d+)$')
@@ -20,7 +21,7 @@ if held then
     -- handed it over.
     if ARGV[4] ~= 'take' then return {0, 0} end
     next_tick = tonumber(tick)
-  elseif string.sub(held, -#ARGV[2] - 1) == '|' .. ARGV[2] then
+  elseif string.sub(held, -#suffix) == suffix then
     return {0, 0} -- another node holds this run's countdown
   end
 end
