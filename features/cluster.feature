@@ -3,7 +3,8 @@ Feature: Several nodes are one server
   Decision D25: several server processes on one Redis behave as one server. Room broadcasts
   reach sockets on every node, locks and duplicate checks hold across nodes, presence counts
   are global, and there is exactly one timer stream per live question (D16); if the node
-  running it dies, another node closes the question by expiresAt + 2 s.
+  running it dies, another node closes the question by expiresAt + 2 s; if it stops (SIGTERM),
+  it hands the countdown over and another node goes on from the tick it did not send.
   Run with two or more nodes (`--target` repeated, or `--nodes N`): the host is on node 1,
   the audience on the others.
 
@@ -76,4 +77,19 @@ Feature: Several nodes are one server
     When node 1 is killed
     Then "alex" receives question:closed with reason "timeout"
     And "alex" received question:closed within 2 seconds after expiresAt
+    And "alex" receives vote:final_result with optionCounts.D 1 and totalVotes 1
+
+  @handover @serial @D16
+  Scenario: When the node running the countdown stops, another node goes on from the next tick
+    Given an active conference with host "hana"
+    And "hana" has joined the conference on node 1
+    And "alex" has joined the conference on node 2
+    And question "q1" is live for 5 seconds
+    And "alex" has voted "D" on question "q1"
+    When "alex" receives question:timer_update with timeRemaining 4
+    And node 1 is stopped
+    Then "alex" receives question:timer_update with timeRemaining 1
+    And "alex" receives question:closed with reason "timeout"
+    And "alex" received question:closed within 2 seconds after expiresAt
+    And "alex" received each question:timer_update of question "q1" exactly once
     And "alex" receives vote:final_result with optionCounts.D 1 and totalVotes 1

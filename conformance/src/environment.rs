@@ -1,11 +1,12 @@
 //! What `@cluster` and `@mongo` scenarios need beyond the sockets: the server's nodes and the
 //! means to kill and restart one, and MongoDB and the means to take it away and back.
 //!
-//! Either the suite owns the processes (`--nodes N`: it starts N reference-server nodes and
-//! kills them with SIGKILL), or the operator gives shell commands (`--node-down-cmd`,
-//! `--node-up-cmd`, `--mongo-down-cmd`, `--mongo-up-cmd`; `{node}` in a node command is the
-//! node's number, 1-based), e.g. `docker compose kill server-{node}` and
-//! `docker compose start server-{node}`, or `docker compose pause mongo` and `… unpause mongo`.
+//! Either the suite owns the processes (`--nodes N`: it starts N reference-server nodes, kills
+//! them with SIGKILL and stops them with SIGTERM), or the operator gives shell commands
+//! (`--node-down-cmd`, `--node-up-cmd`, `--node-stop-cmd`, `--mongo-down-cmd`,
+//! `--mongo-up-cmd`; `{node}` in a node command is the node's number, 1-based), e.g.
+//! `docker compose kill server-{node}`, `docker compose start server-{node}` and
+//! `docker compose stop server-{node}`, or `docker compose pause mongo` and `… unpause mongo`.
 
 use std::sync::Mutex;
 
@@ -23,6 +24,8 @@ pub enum NodeControl {
         down: String,
         /// Starts node `{node}` again and returns once it is ready.
         up: String,
+        /// Stops node `{node}` gracefully (SIGTERM) and returns once it has exited.
+        stop: Option<String>,
     },
 }
 
@@ -79,6 +82,33 @@ impl Controls {
             NodeControl::Commands { down, .. } => {
                 shell(&down.replace("{node}", &n.to_string())).await
             }
+        }
+    }
+
+    /// Whether nodes can be stopped gracefully (and restarted).
+    pub fn can_stop_nodes(&self) -> bool {
+        matches!(
+            &self.nodes,
+            NodeControl::Owned(_) | NodeControl::Commands { stop: Some(_), .. }
+        )
+    }
+
+    /// Stops node `n` (1-based) as an operator does: SIGTERM, and the node shuts down
+    /// gracefully, handing its countdowns over (D16). Returns once it has exited.
+    pub async fn node_stop(&self, n: usize) -> Result<(), String> {
+        match &self.nodes {
+            NodeControl::Owned(nodes) => {
+                let mut nodes = nodes.lock().unwrap_or_else(|p| p.into_inner());
+                let node = nodes
+                    .get_mut(n - 1)
+                    .ok_or(format!("there is no node {n}"))?;
+                tokio::task::block_in_place(|| node.terminate());
+                Ok(())
+            }
+            NodeControl::Commands {
+                stop: Some(stop), ..
+            } => shell(&stop.replace("{node}", &n.to_string())).await,
+            _ => Err("no way to stop a node: use --nodes or --node-stop-cmd".into()),
         }
     }
 

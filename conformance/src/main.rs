@@ -27,7 +27,9 @@ struct Suite {
     targets: Vec<String>,
     /// Start this many reference-server nodes on `--redis-url` (and `--mongo-url`) as child
     /// processes and test them as one server; `@cluster` failover scenarios kill and restart
-    /// node 1. The binary is `$LCR_SERVER_BIN` or the `reference-server` next to this one.
+    /// node 1. The binary is `$LCR_SERVER_BIN` or the `reference-server` next to this one;
+    /// each node logs to `node-N.log` in the report folder, at `$LCR_NODE_LOG` (default
+    /// `warn`).
     #[arg(long, conflicts_with = "targets", requires = "redis_url")]
     nodes: Option<usize>,
     /// The server's MongoDB: enables the `@mongo` scenarios (and is given to in-process or
@@ -41,6 +43,10 @@ struct Suite {
     /// Shell command starting node `{node}` again and returning once it is ready.
     #[arg(long, requires = "node_down_cmd")]
     node_up_cmd: Option<String>,
+    /// Shell command stopping node `{node}` gracefully (SIGTERM) and returning once it has
+    /// exited, e.g. `docker compose stop server-{node}`; enables the `@handover` scenario.
+    #[arg(long, requires = "node_down_cmd")]
+    node_stop_cmd: Option<String>,
     /// Shell command making the server's MongoDB unreachable (e.g. `docker compose pause
     /// mongo`); enables the MongoDB outage scenario with --mongo-up-cmd.
     #[arg(long, requires = "mongo_up_cmd")]
@@ -78,6 +84,7 @@ struct Enabled {
     redis: bool,
     cluster: bool,
     failover: bool,
+    handover: bool,
     mongo: bool,
     mongo_outage: bool,
 }
@@ -88,6 +95,7 @@ impl Enabled {
             "redis" => self.redis,
             "cluster" => self.cluster,
             "failover" => self.failover,
+            "handover" => self.handover,
             "mongo" => self.mongo,
             "mongo-outage" => self.mongo_outage,
             _ => true,
@@ -109,6 +117,11 @@ impl Enabled {
                 self.failover,
                 "failover",
                 "one node, or no --nodes / --node-down-cmd",
+            ),
+            tag(
+                self.handover,
+                "handover",
+                "one node, or no --nodes / --node-stop-cmd",
             ),
             tag(self.mongo, "mongo", "no --mongo-url"),
             tag(self.mongo_outage, "mongo-outage", "no --mongo-down-cmd"),
@@ -169,9 +182,14 @@ async fn main() -> anyhow::Result<()> {
             env.push(("MONGO_URL", m.clone()));
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // Their logs go with the report, where a reviewer of a failed run looks first.
+        std::fs::create_dir_all(&suite.report_dir)
+            .with_context(|| format!("creating {}", suite.report_dir.display()))?;
         for i in 1..=n.max(1) {
+            let log = suite.report_dir.join(format!("node-{i}.log"));
+            let _ = std::fs::remove_file(&log);
             owned_nodes.push(
-                lcr_testkit::NodeProcess::start(&bin, &format!("node-{i}"), &env)
+                lcr_testkit::NodeProcess::start_logging_to(&bin, &format!("node-{i}"), &env, log)
                     .map_err(anyhow::Error::msg)?,
             );
         }
@@ -209,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
             (Some(down), Some(up)) => NodeControl::Commands {
                 down: down.clone(),
                 up: up.clone(),
+                stop: suite.node_stop_cmd.clone(),
             },
             _ if !owned_nodes.is_empty() => NodeControl::Owned(std::sync::Mutex::new(owned_nodes)),
             _ => NodeControl::None,
@@ -234,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
         redis,
         cluster: target.nodes.len() > 1,
         failover: target.nodes.len() > 1 && target.controls.can_kill_nodes(),
+        handover: target.nodes.len() > 1 && target.controls.can_stop_nodes(),
         mongo: target.mongo.is_some(),
         mongo_outage: target.mongo.is_some() && target.controls.mongo.is_some(),
     };
@@ -318,7 +338,10 @@ async fn main() -> anyhow::Result<()> {
     let cucumber_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path)?)
             .context("reading cucumber's JSON output")?;
-    let report = Report::from_cucumber_json(&cucumber_json, &url);
+    let mut report = Report::from_cucumber_json(&cucumber_json, &url);
+    report.node_logs = (1..=suite.nodes.unwrap_or(0))
+        .map(|i| format!("node-{i}.log"))
+        .collect();
     std::fs::write(
         suite.report_dir.join("report.json"),
         serde_json::to_string_pretty(&report)?,

@@ -69,6 +69,9 @@ pub struct Report {
     pub summary: Summary,
     /// Per feature.
     pub features: Vec<FeatureReport>,
+    /// Logs of the nodes the suite started (`--nodes`), relative to the report folder.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub node_logs: Vec<String>,
 }
 
 fn tags(v: &Value) -> Vec<String> {
@@ -159,6 +162,7 @@ impl Report {
             target: target.to_owned(),
             summary,
             features,
+            node_logs: Vec::new(),
         }
     }
 }
@@ -194,6 +198,14 @@ pre{{white-space:pre-wrap;margin:0;font-size:.85em}} .tag{{font-size:.8em;color:
         r.summary.failed,
         r.summary.skipped
     ));
+    if !r.node_logs.is_empty() {
+        let links: Vec<String> = r
+            .node_logs
+            .iter()
+            .map(|l| format!("<a href=\"{0}\">{0}</a>", esc(l)))
+            .collect();
+        out.push_str(&format!("<p>Node logs: {}</p>\n", links.join(", ")));
+    }
     for f in &r.features {
         out.push_str(&format!(
             "<h2>{}</h2><p><code>{}</code></p><table><tr><th>Scenario</th><th>Status</th><th>ms</th><th>Failing step: expected vs observed</th></tr>\n",

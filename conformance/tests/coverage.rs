@@ -132,7 +132,14 @@ fn tags_name_real_decisions() {
             let name = &tag[1..];
             let ok = matches!(
                 name,
-                "redis" | "slow" | "cluster" | "failover" | "mongo" | "mongo-outage" | "serial"
+                "redis"
+                    | "slow"
+                    | "cluster"
+                    | "failover"
+                    | "handover"
+                    | "mongo"
+                    | "mongo-outage"
+                    | "serial"
             ) || name
                 .strip_prefix('D')
                 .and_then(|n| n.parse::<u32>().ok())

@@ -1,7 +1,9 @@
 //! Runs the whole feature suite against the reference server on both stores (in-memory, and
 //! Redis with `@redis` enabled), then as clusters of two and of three nodes on Redis and
-//! MongoDB (`@cluster`, `@failover`, `@mongo`, `@mongo-outage` enabled too), and checks the
-//! verdicts and the reports.
+//! MongoDB (`@cluster`, `@failover`, `@handover`, `@mongo`, `@mongo-outage` enabled too), and
+//! checks the verdicts and the reports. On a failure it prints the failed steps with what each
+//! actor had received, and the last lines of every node's log (`node-N.log` in the report
+//! folder).
 //! `harness = false`: this is a plain program that exits non-zero on failure.
 
 use std::path::{Path, PathBuf};
@@ -31,17 +33,54 @@ fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
     (child, dir)
 }
 
+/// The first failed steps of a cucumber log, each with what the actor had received.
+fn failures(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut shown = 0;
+    let mut lines = text.lines();
+    let mut scenario = "";
+    while let Some(line) = lines.next() {
+        if line.contains("Scenario") {
+            scenario = line;
+        }
+        if !line.contains('✘') {
+            continue;
+        }
+        shown += 1;
+        if shown > 12 {
+            out.push("   […]".to_owned());
+            break;
+        }
+        out.push(scenario.to_owned());
+        out.push(line.to_owned());
+        // The step's error: "Step failed", the panic, and the events received (up to 8 lines).
+        for next in lines.by_ref().take(10) {
+            if next.trim().is_empty() || next.contains('✔') {
+                break;
+            }
+            out.push(next.chars().take(300).collect());
+        }
+    }
+    out.join("\n")
+}
+
 fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Result<String, String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     let log = dir.with_extension("log");
     let tail = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains('✘') || l.contains("Captured") || l.contains("failed"))
-            .take(60)
-            .collect();
-        lines.join("\n")
+        let mut out = failures(&text);
+        // Nodes the suite started log next to its report (warn and above): their last lines.
+        for i in 1..=3 {
+            let node_log = dir.join(format!("node-{i}.log"));
+            if let Ok(text) = std::fs::read_to_string(&node_log) {
+                let lines: Vec<&str> = text.lines().collect();
+                let last = &lines[lines.len().saturating_sub(15)..];
+                out.push_str(&format!("\n--- last lines of {}:\n", node_log.display()));
+                out.push_str(&last.join("\n"));
+            }
+        }
+        out
     };
     if !status.success() {
         return Err(format!(
@@ -84,8 +123,8 @@ fn main() {
     let (memory, memory_dir) = run("memory", &[]);
     let (on_redis, redis_dir) = run("redis", &["--redis-url".into(), redis.url()]);
     let mut results = vec![
-        verdict("memory store", memory, &memory_dir, 120),
-        verdict("redis store, @redis enabled", on_redis, &redis_dir, 130),
+        verdict("memory store", memory, &memory_dir, 134),
+        verdict("redis store, @redis enabled", on_redis, &redis_dir, 140),
     ];
     drop(redis);
     // Clusters: nodes are reference-server processes (the binary next to this test's).
@@ -121,7 +160,7 @@ fn main() {
             &format!("{n} nodes on redis and mongodb, every tag enabled"),
             child,
             &dir,
-            145,
+            152,
         ));
     }
     drop(clusters);

@@ -160,6 +160,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let outcome = if args.get(1).map(String::as_str) == Some("merge") {
         let cli = MergeCli::parse_from(args.iter().skip(1));

@@ -24,6 +24,8 @@
 //! alone on a busy node.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -105,6 +107,41 @@ impl Clock {
         F::Output: Send + 'static,
     {
         self.handle.spawn(task).await.map_err(|_| ClockStopped)
+    }
+}
+
+/// Measures, forever, how late a 100 ms timer fires on the runtime this runs on, into `lag`,
+/// and logs a warning when it is a second late or more: that runtime was stalled or starved
+/// (on the clock thread every countdown tick and Redis reply of the node waited as long).
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::Arc;
+/// use reference_server::metrics::Histogram;
+/// let lag = Arc::new(Histogram::default());
+/// let watch = tokio::spawn(reference_server::clock::watch_lag("demo", lag.clone()));
+/// tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+/// watch.abort();
+/// assert!(lag.count() >= 2);
+/// # }
+/// ```
+pub async fn watch_lag(thread: &'static str, lag: Arc<crate::metrics::Histogram>) {
+    const PERIOD: Duration = Duration::from_millis(100);
+    let mut due = tokio::time::Instant::now() + PERIOD;
+    loop {
+        tokio::time::sleep_until(due).await;
+        let late = tokio::time::Instant::now().saturating_duration_since(due);
+        lag.record(late);
+        if late >= Duration::from_secs(1) {
+            tracing::warn!(
+                thread,
+                late_ms = late.as_millis() as u64,
+                "runtime stalled: a timer fired late; everything else on it waited as long"
+            );
+        }
+        due = tokio::time::Instant::now() + PERIOD;
     }
 }
 

@@ -67,7 +67,17 @@ pub async fn listen(client: SubscriberClient, rt: Arc<Runtime>) -> Result<(), Er
     client.subscribe(CHANNEL).await?;
     let _resubscribe = client.manage_subscriptions();
     tokio::spawn(async move {
-        while let Ok(message) = rx.recv().await {
+        loop {
+            let message = match rx.recv().await {
+                Ok(message) => message,
+                // A burst of pub/sub traffic outran this task: the messages lost cannot be
+                // read again, but listening goes on (returning here would stop it for good).
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, "cluster messages lost: the listener lagged");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
             let Some(text) = message.value.as_string() else {
                 continue;
             };

@@ -168,6 +168,7 @@ async fn health(State(state): State<AdminState>) -> Response {
     Json(json!({
         "status": "ok",
         "node": state.rt.settings.node_id,
+        "pid": std::process::id(),
         "store": state.rt.store.kind(),
     }))
     .into_response()
@@ -175,12 +176,22 @@ async fn health(State(state): State<AdminState>) -> Response {
 
 async fn ready(State(state): State<AdminState>) -> Response {
     match state.rt.store.ping().await {
-        Ok(()) => Json(json!({ "ready": true, "store": state.rt.store.kind() })).into_response(),
+        Ok(()) => Json(json!({
+            "ready": true,
+            "node": state.rt.settings.node_id,
+            "pid": std::process::id(),
+            "store": state.rt.store.kind(),
+        }))
+        .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "ready": false, "store": state.rt.store.kind(), "message": e.to_string() }),
-            ),
+            Json(json!({
+                "ready": false,
+                "node": state.rt.settings.node_id,
+                "pid": std::process::id(),
+                "store": state.rt.store.kind(),
+                "message": e.to_string(),
+            })),
         )
             .into_response(),
     }

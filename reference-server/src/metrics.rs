@@ -84,6 +84,10 @@ pub struct Metrics {
     pub mongo_calls: std::sync::Arc<Histogram>,
     /// Time a client event waited between its read off the socket and the start of its flow.
     pub event_queue: Histogram,
+    /// How late a 100 ms timer fired on the clock thread ([`crate::clock`]).
+    pub clock_lag: std::sync::Arc<Histogram>,
+    /// How late a 100 ms timer fired on the sockets' runtime.
+    pub sockets_lag: std::sync::Arc<Histogram>,
     questions_closed: AtomicU64,
     timer_takeovers: AtomicU64,
     /// Broadcasts other nodes may have missed (publishing to Redis failed).
@@ -282,6 +286,13 @@ impl Metrics {
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} histogram\n"));
             out.push_str(&h.render(name, &format!("node=\"{node}\"")));
+        }
+        let name = "lcr_timer_lag_seconds";
+        out.push_str(&format!(
+            "# HELP {name} How late a 100 ms timer fired, per runtime: the clock thread (countdowns, Redis I/O, other nodes' broadcasts) and the sockets' runtime (flows). Seconds here mean a stalled or starved runtime.\n# TYPE {name} histogram\n"
+        ));
+        for (thread, h) in [("clock", &self.clock_lag), ("sockets", &self.sockets_lag)] {
+            out.push_str(&h.render(name, &format!("node=\"{node}\",thread=\"{thread}\"")));
         }
         out
     }

@@ -387,6 +387,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             }
         })
     };
+    let sockets_lag = tokio::spawn(crate::clock::watch_lag(
+        "sockets",
+        runtime.metrics.sockets_lag.clone(),
+    ));
+    clock.spawn(crate::clock::watch_lag(
+        "clock",
+        runtime.metrics.clock_lag.clone(),
+    ));
     let rt = runtime.clone();
     let shutdown = {
         let stop = until_stopped(stopped);
@@ -409,6 +417,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .await
             .map_err(ServerError::Serve);
         ticker.abort();
+        sockets_lag.abort();
         let _ = persist_task.await;
         drop(clock_guard);
         served

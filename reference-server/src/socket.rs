@@ -143,7 +143,9 @@ async fn serve_socket<A: Adapter>(
     mut queue: mpsc::UnboundedReceiver<Job>,
 ) {
     if !wait_until_connected(&s).await {
-        tracing::debug!(socket = %s.id, "socket never completed its connection");
+        // Nothing it sends would be answered: close it, so its client knows and reconnects.
+        tracing::debug!(socket = %s.id, "socket not connected 10 s after its handshake; closing it");
+        let _ = s.clone().disconnect();
         return;
     }
     while let Some(job) = queue.recv().await {

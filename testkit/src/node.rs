@@ -53,6 +53,22 @@ impl NodeProcess {
     /// Starts node `node_id` of `bin` on a free port of 127.0.0.1 with `env` (JWT_SECRET,
     /// ADMIN_TOKEN, REDIS_URL, MONGO_URL…) and waits until `GET /ready` answers 200 (20 s).
     pub fn start(bin: &Path, node_id: &str, env: &[(&str, &str)]) -> Result<NodeProcess, String> {
+        let log = std::env::temp_dir().join(format!(
+            "lcr-node-{}-{node_id}-{}.log",
+            std::process::id(),
+            crate::free_port()
+        ));
+        Self::start_logging_to(bin, node_id, env, log)
+    }
+
+    /// As [`NodeProcess::start`], with the node's output appended to `log` (kept after the
+    /// node stops, across restarts). Its level is `$LCR_NODE_LOG`, `warn` by default.
+    pub fn start_logging_to(
+        bin: &Path,
+        node_id: &str,
+        env: &[(&str, &str)],
+        log: PathBuf,
+    ) -> Result<NodeProcess, String> {
         let mut node = NodeProcess {
             bin: bin.to_owned(),
             node_id: node_id.to_owned(),
@@ -62,11 +78,7 @@ impl NodeProcess {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             child: None,
-            log: std::env::temp_dir().join(format!(
-                "lcr-node-{}-{node_id}-{}.log",
-                std::process::id(),
-                crate::free_port()
-            )),
+            log,
         };
         node.spawn()?;
         Ok(node)
@@ -117,7 +129,9 @@ impl NodeProcess {
         ))
     }
 
-    /// Whether `GET /ready` answers 200 now.
+    /// Whether `GET /ready` answers 200 now, from this node's own process: another server
+    /// that took the port first (a race between choosing a free port and binding it) is not
+    /// taken for this node.
     pub fn ready(&self) -> bool {
         let Ok(mut s) = TcpStream::connect_timeout(
             &([127, 0, 0, 1], self.port).into(),
@@ -131,8 +145,15 @@ impl NodeProcess {
         {
             return false;
         }
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+        let mut answer = String::new();
+        if s.read_to_string(&mut answer).is_err() && answer.is_empty() {
+            return false;
+        }
+        let ours = match self.pid() {
+            Some(pid) => answer.contains(&format!("\"pid\":{pid}")),
+            None => true,
+        };
+        answer.starts_with("HTTP/1.1 200") && ours
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -1,4 +1,5 @@
-//! `@cluster` (D25, D16 with several nodes): actors placed on named nodes, a node killed.
+//! `@cluster` (D25, D16 with several nodes): actors placed on named nodes, a node killed or
+//! stopped.
 
 use std::time::Duration;
 
@@ -49,6 +50,14 @@ async fn killed(w: &mut LiveWorld, n: String) -> StepResult {
     w.target.controls.node_down(n).await?;
     w.killed_nodes.push(n);
     Ok(())
+}
+
+#[when(regex = r#"^node (\d+) is stopped$"#)]
+async fn stopped(w: &mut LiveWorld, n: String) -> StepResult {
+    let n = node_index(w, &n)?;
+    // Brought back by the After hook, as a killed node is.
+    w.killed_nodes.push(n);
+    w.target.controls.node_stop(n).await
 }
 
 #[then(

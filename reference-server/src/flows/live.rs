@@ -607,8 +607,13 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
                 continue;
             }
         };
-        tracing::warn!(conference = %run.conference_id, question = %run.question_id,
-            expires_at = run.expires_at, ?origin, "taking over the countdown of a run no node holds");
+        match origin {
+            Origin::HandedOver { next_tick } => tracing::info!(conference = %run.conference_id,
+                question = %run.question_id, expires_at = run.expires_at, next_tick,
+                "going on with a countdown a stopping node handed over"),
+            _ => tracing::warn!(conference = %run.conference_id, question = %run.question_id,
+                expires_at = run.expires_at, "taking over the countdown of a run no node holds"),
+        }
         rt.metrics.timer_takeover();
         rt.live.start(rt, run, meta, origin);
     }

@@ -228,6 +228,14 @@ async fn metrics_count_what_happened(store: Store) {
     assert!(text.contains("# TYPE lcr_broadcast_seconds histogram"));
     // Two joins, the push and three votes (the garbage one included) each waited in a queue.
     assert_eq!(value("lcr_event_queue_seconds_count{"), 6.0);
+    for thread in ["clock", "sockets"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("lcr_timer_lag_seconds_count{")
+                    && l.contains(&format!("thread=\"{thread}\""))),
+            "no timer lag of the {thread} runtime in\n{text}"
+        );
+    }
     env.shutdown().await;
 }
 
@@ -236,9 +244,13 @@ async fn probes_answer(store: Store) {
     let (code, body) = env.http("GET", "/health", None, None).await;
     assert_eq!(code, 200);
     assert_eq!(body["status"], "ok");
+    // Which process answered (several nodes behind a balancer, or a port taken by another).
+    assert_eq!(body["pid"], std::process::id());
     let (code, body) = env.http("GET", "/ready", None, None).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["ready"], true);
+    assert_eq!(body["pid"], std::process::id());
+    assert!(body["node"].is_string(), "{body}");
     if let Some(redis) = &env.redis {
         redis.cli(&["shutdown", "nosave"]);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
