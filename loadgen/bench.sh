@@ -21,11 +21,13 @@
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash), or with KILL_SIGNAL (TERM: a graceful stop, which hands its
 # countdowns over); pass --reconnect so its voters come back on another node.
+# SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare).
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
 cd "$(dirname "$0")/.."
 voters=${1:?voters}; store=${2:-memory}; servers=${3:-1}; shift 3 || shift $#
 bin=target/release
+server_bin=${SERVER_BIN:-$bin/reference-server}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 # Stops what it started, newest first: the nodes finish their pending result writes while
@@ -52,7 +54,7 @@ targets=(); spids=(); cores=$(nproc)
 for i in $(seq 1 "$servers"); do
   port=$(free_port)
   pin=(); [ -n "${PIN:-}" ] && pin=(chrt --batch 0 taskset -c $(( (i - 1) % cores )))
-  JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG="${SERVER_LOG:-warn}" "${pin[@]}" "$bin/reference-server" \
+  JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG="${SERVER_LOG:-warn}" "${pin[@]}" "$server_bin" \
     --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" \
     --node-id "bench-node-$i" ${SERVER_ARGS:-} &
   pids+=($!); spids+=($!); targets+=("http://127.0.0.1:$port")

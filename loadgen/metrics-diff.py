@@ -14,7 +14,14 @@ import os
 import re
 import sys
 
-HISTOGRAMS = ["lcr_event_queue_seconds", "lcr_store_call_seconds", "lcr_broadcast_seconds"]
+# (histogram, label that picks one of its series, or None)
+HISTOGRAMS = [
+    ("lcr_event_queue_seconds", None),
+    ("lcr_store_call_seconds", None),
+    ("lcr_broadcast_seconds", None),
+    ("lcr_timer_lag_seconds", 'thread="clock"'),
+    ("lcr_timer_lag_seconds", 'thread="sockets"'),
+]
 
 
 def parse(path):
@@ -34,22 +41,26 @@ def diff(before, after):
     return {k: v - before.get(k, 0.0) for k, v in after.items()}
 
 
-def histogram_line(name, d):
-    n = d.get(name + "_count", 0.0)
+def histogram_line(name, d, label=None):
+    series = f"{{{label}}}" if label else ""
+    title = f"{name}{series}"
+    n = d.get(name + "_count" + series, 0.0)
     if n <= 0:
-        return f"  {name}: no observations"
+        return f"  {title}: no observations"
     buckets = sorted(
         (float(m.group(1).replace("+Inf", "inf")), v)
         for k, v in d.items()
-        if k.startswith(name + "_bucket") and (m := re.search(r'le="([^"]+)"', k))
+        if k.startswith(name + "_bucket")
+        and (label is None or label in k)
+        and (m := re.search(r'le="([^"]+)"', k))
     )
 
     def bound(q):
         return next((le for le, c in buckets if c >= q * n), float("inf"))
 
-    mean_ms = d.get(name + "_sum", 0.0) / n * 1000
+    mean_ms = d.get(name + "_sum" + series, 0.0) / n * 1000
     return (
-        f"  {name}: n={n:.0f} mean={mean_ms:.1f} ms "
+        f"  {title}: n={n:.0f} mean={mean_ms:.1f} ms "
         f"p50<={bound(0.5)} s p90<={bound(0.9)} s p99<={bound(0.99)} s"
     )
 
@@ -69,15 +80,15 @@ def main():
         d = diff(parse(live), parse(closed))
         pairs += 1
         print(f"node :{port}")
-        for name in HISTOGRAMS:
-            print(histogram_line(name, d))
+        for name, label in HISTOGRAMS:
+            print(histogram_line(name, d, label))
         for k, v in d.items():
             total[k] = total.get(k, 0.0) + v
     if pairs == 0:
         sys.exit(f"no live/closed snapshot pairs under {run}/metrics")
     print(f"all {pairs} nodes")
-    for name in HISTOGRAMS:
-        print(histogram_line(name, total))
+    for name, label in HISTOGRAMS:
+        print(histogram_line(name, total, label))
     for k, v in sorted(total.items()):
         if k.endswith("_total") or "_total{" in k:
             if v:
