@@ -33,43 +33,12 @@ fn run(name: &str, extra: &[String]) -> (Child, PathBuf) {
     (child, dir)
 }
 
-/// The first failed steps of a cucumber log, each with what the actor had received.
-fn failures(text: &str) -> String {
-    let mut out = Vec::new();
-    let mut shown = 0;
-    let mut lines = text.lines();
-    let mut scenario = "";
-    while let Some(line) = lines.next() {
-        if line.contains("Scenario") {
-            scenario = line;
-        }
-        if !line.contains('✘') {
-            continue;
-        }
-        shown += 1;
-        if shown > 12 {
-            out.push("   […]".to_owned());
-            break;
-        }
-        out.push(scenario.to_owned());
-        out.push(line.to_owned());
-        // The step's error: "Step failed", the panic, and the events received (up to 8 lines).
-        for next in lines.by_ref().take(10) {
-            if next.trim().is_empty() || next.contains('✔') {
-                break;
-            }
-            out.push(next.chars().take(300).collect());
-        }
-    }
-    out.join("\n")
-}
-
 fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Result<String, String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     let log = dir.with_extension("log");
     let tail = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let mut out = failures(&text);
+        let mut out = conformance::report::failed_steps(&text, 12);
         // Nodes the suite started log next to its report (warn and above): their last lines.
         for i in 1..=3 {
             let node_log = dir.join(format!("node-{i}.log"));
