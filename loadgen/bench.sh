@@ -24,6 +24,8 @@
 # SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare).
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
+# SERVER_BIN is read from where the script was started, before the cd below.
+if [ -n "${SERVER_BIN:-}" ]; then SERVER_BIN=$(realpath "$SERVER_BIN"); fi
 cd "$(dirname "$0")/.."
 voters=${1:?voters}; store=${2:-memory}; servers=${3:-1}; shift 3 || shift $#
 bin=target/release

@@ -102,8 +102,13 @@ impl Controls {
                 let node = nodes
                     .get_mut(n - 1)
                     .ok_or(format!("there is no node {n}"))?;
-                tokio::task::block_in_place(|| node.terminate());
-                Ok(())
+                if tokio::task::block_in_place(|| node.terminate()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "node {n} did not exit within 10 s of SIGTERM and was killed: no graceful stop"
+                    ))
+                }
             }
             NodeControl::Commands {
                 stop: Some(stop), ..

@@ -44,8 +44,9 @@ struct Suite {
     #[arg(long, requires = "node_down_cmd")]
     node_up_cmd: Option<String>,
     /// Shell command stopping node `{node}` gracefully (SIGTERM) and returning once it has
-    /// exited, e.g. `docker compose stop server-{node}`; enables the `@handover` scenario.
-    #[arg(long, requires = "node_down_cmd")]
+    /// exited, e.g. `docker compose stop server-{node}`; enables the `@handover` scenario
+    /// (with --node-down-cmd and --node-up-cmd).
+    #[arg(long, requires_all = ["node_down_cmd", "node_up_cmd"])]
     node_stop_cmd: Option<String>,
     /// Shell command making the server's MongoDB unreachable (e.g. `docker compose pause
     /// mongo`); enables the MongoDB outage scenario with --mongo-up-cmd.

@@ -146,6 +146,9 @@ async fn serve_socket<A: Adapter>(
         // Nothing it sends would be answered: close it, so its client knows and reconnects.
         tracing::debug!(socket = %s.id, "socket not connected 10 s after its handshake; closing it");
         let _ = s.clone().disconnect();
+        // It handled nothing, so it joined nothing: only the connection count to undo (the
+        // queue, and any disconnect job in it, goes with this task).
+        rt.metrics.disconnected();
         return;
     }
     while let Some(job) = queue.recv().await {

@@ -149,9 +149,14 @@ impl NodeProcess {
         if s.read_to_string(&mut answer).is_err() && answer.is_empty() {
             return false;
         }
-        let ours = match self.pid() {
-            Some(pid) => answer.contains(&format!("\"pid\":{pid}")),
-            None => true,
+        // The body names the process that answered; a build that does not say is taken on trust.
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let answered_by = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["pid"].as_u64());
+        let ours = match (self.pid(), answered_by) {
+            (Some(pid), Some(answered)) => u64::from(pid) == answered,
+            _ => true,
         };
         answer.starts_with("HTTP/1.1 200") && ours
     }
@@ -184,8 +189,9 @@ impl NodeProcess {
         }
     }
 
-    /// SIGTERM, then waits up to 10 s for a graceful exit (SIGKILL after that).
-    pub fn terminate(&mut self) {
+    /// SIGTERM, then waits up to 10 s for a graceful exit (SIGKILL after that). False when it
+    /// had to be killed; true when it exited by itself (or was not running).
+    pub fn terminate(&mut self) -> bool {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -194,13 +200,15 @@ impl NodeProcess {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
-                    return;
+                    return true;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = c.kill();
             let _ = c.wait();
+            return false;
         }
+        true
     }
 
     /// Starts the node again on the same port (after [`NodeProcess::kill`]).
