@@ -172,6 +172,8 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let mut owned_nodes = Vec::new();
+    // The started nodes' logs, relative to the report folder.
+    let mut node_logs = Vec::new();
     if let Some(n) = suite.nodes {
         let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
         let mut env = vec![
@@ -187,8 +189,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&suite.report_dir)
             .with_context(|| format!("creating {}", suite.report_dir.display()))?;
         for i in 1..=n.max(1) {
-            let log = suite.report_dir.join(format!("node-{i}.log"));
+            let name = format!("node-{i}.log");
+            let log = suite.report_dir.join(&name);
             let _ = std::fs::remove_file(&log);
+            node_logs.push(name);
             owned_nodes.push(
                 lcr_testkit::NodeProcess::start_logging_to(&bin, &format!("node-{i}"), &env, log)
                     .map_err(anyhow::Error::msg)?,
@@ -340,9 +344,7 @@ async fn main() -> anyhow::Result<()> {
         serde_json::from_str(&std::fs::read_to_string(&json_path)?)
             .context("reading cucumber's JSON output")?;
     let mut report = Report::from_cucumber_json(&cucumber_json, &url);
-    report.node_logs = (1..=suite.nodes.unwrap_or(0))
-        .map(|i| format!("node-{i}.log"))
-        .collect();
+    report.node_logs = node_logs;
     std::fs::write(
         suite.report_dir.join("report.json"),
         serde_json::to_string_pretty(&report)?,

@@ -39,9 +39,20 @@ fn verdict(name: &str, mut child: Child, dir: &Path, min_scenarios: u64) -> Resu
     let tail = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let mut out = conformance::report::failed_steps(&text, 12);
-        // Nodes the suite started log next to its report (warn and above): their last lines.
-        for i in 1..=3 {
-            let node_log = dir.join(format!("node-{i}.log"));
+        // Nodes the suite started log next to its report (warn and above), `node-N.log`, even
+        // when the run stopped before its report: their last lines.
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("node-") && n.ends_with(".log"))
+            })
+            .collect();
+        logs.sort();
+        for node_log in logs {
             if let Ok(text) = std::fs::read_to_string(&node_log) {
                 let lines: Vec<&str> = text.lines().collect();
                 let last = &lines[lines.len().saturating_sub(15)..];

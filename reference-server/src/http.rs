@@ -164,34 +164,33 @@ async fn end(
     conference::end(&state.rt, &id).await.map(Json)
 }
 
-async fn health(State(state): State<AdminState>) -> Response {
-    Json(json!({
-        "status": "ok",
-        "node": state.rt.settings.node_id,
+/// Which process answers a probe (several nodes behind a balancer, or a port another server
+/// took): the probes' common fields, with `extra` added.
+fn probe_body(rt: &Runtime, extra: serde_json::Value) -> Json<serde_json::Value> {
+    let mut body = json!({
+        "node": rt.settings.node_id,
         "pid": std::process::id(),
-        "store": state.rt.store.kind(),
-    }))
-    .into_response()
+        "store": rt.store.kind(),
+    });
+    if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    Json(body)
+}
+
+async fn health(State(state): State<AdminState>) -> Response {
+    probe_body(&state.rt, json!({ "status": "ok" })).into_response()
 }
 
 async fn ready(State(state): State<AdminState>) -> Response {
     match state.rt.store.ping().await {
-        Ok(()) => Json(json!({
-            "ready": true,
-            "node": state.rt.settings.node_id,
-            "pid": std::process::id(),
-            "store": state.rt.store.kind(),
-        }))
-        .into_response(),
+        Ok(()) => probe_body(&state.rt, json!({ "ready": true })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "ready": false,
-                "node": state.rt.settings.node_id,
-                "pid": std::process::id(),
-                "store": state.rt.store.kind(),
-                "message": e.to_string(),
-            })),
+            probe_body(
+                &state.rt,
+                json!({ "ready": false, "message": e.to_string() }),
+            ),
         )
             .into_response(),
     }
