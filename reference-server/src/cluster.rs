@@ -15,7 +15,7 @@ use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::Runtime;
+use crate::node::Node;
 
 /// The Redis pub/sub channel of cluster messages.
 pub const CHANNEL: &str = "lcr:cluster";
@@ -59,9 +59,9 @@ impl ClusterBus {
     }
 }
 
-/// Subscribes to [`CHANNEL`] with `client` and applies every other node's message to `rt`
+/// Subscribes to [`CHANNEL`] with `client` and applies every other node's message to `node`
 /// until the client closes. Resubscribes by itself after a reconnection.
-pub async fn listen(client: SubscriberClient, rt: Arc<Runtime>) -> Result<(), Error> {
+pub async fn listen(client: SubscriberClient, node: Arc<Node>) -> Result<(), Error> {
     let mut rx = client.message_rx();
     client.init().await?;
     client.subscribe(CHANNEL).await?;
@@ -82,8 +82,8 @@ pub async fn listen(client: SubscriberClient, rt: Arc<Runtime>) -> Result<(), Er
                 continue;
             };
             match serde_json::from_str::<ClusterMessage>(&text) {
-                Ok(m) if m.node != rt.settings.node_id => {
-                    rt.conference_ended_here(&m.conference_ended).await;
+                Ok(m) if m.node != node.settings.node_id => {
+                    node.conference_ended_here(&m.conference_ended).await;
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "unreadable cluster message"),

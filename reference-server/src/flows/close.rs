@@ -18,14 +18,14 @@ use lcr_protocol::server::QuestionClosed;
 use lcr_protocol::{CloseReason, ErrorCode, now_millis};
 
 use super::{Caller, FlowError};
-use crate::runtime::Runtime;
+use crate::node::Node;
 use crate::store::{FinalRecord, LiveRun, StoreError};
 
 /// Handles `question:close`.
-pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Result<(), FlowError> {
+pub async fn close(node: &Node, caller: &Caller<'_>, req: QuestionClose) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
     let qid = req.question_id.as_str();
-    let conference = rt.conference(cid).await?;
+    let conference = node.conference(cid).await?;
     if conference.host_user_id != caller.user_id() {
         return Err(FlowError::new(
             ErrorCode::Unauthorized,
@@ -38,13 +38,13 @@ pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Res
             format!("question {qid} is not live in conference {cid}"),
         )
     };
-    let live = rt
+    let live = node
         .store
         .live_question(cid)
         .await?
         .filter(|run| run.question_id == qid)
         .ok_or_else(not_live)?;
-    close_live(rt, &live, CloseReason::Manual)
+    close_live(node, &live, CloseReason::Manual)
         .await?
         .map(|_| ())
         .ok_or_else(not_live)
@@ -54,24 +54,24 @@ pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Res
 /// the live one with reason `manual`, or one whose time ran out but whose timeout close has not
 /// happened yet (its live key is gone with its TTL, its timer task is still here) with reason
 /// `timeout`. Without the second case a push in that instant would lose the old run's result.
-pub async fn close_open_run(rt: &Runtime, cid: &str) -> Result<(), StoreError> {
-    if let Some(live) = rt.store.live_question(cid).await? {
-        close_live(rt, &live, CloseReason::Manual).await?;
+pub async fn close_open_run(node: &Node, cid: &str) -> Result<(), StoreError> {
+    if let Some(live) = node.store.live_question(cid).await? {
+        close_live(node, &live, CloseReason::Manual).await?;
     }
-    if let Some(expired) = rt.live.current(cid) {
-        close_live(rt, &expired, CloseReason::Timeout).await?;
+    if let Some(expired) = node.live.current(cid) {
+        close_live(node, &expired, CloseReason::Timeout).await?;
     }
     // With several nodes the expired run's countdown may be on a node that just died, before
     // any node took it over: the open-runs registry still names it (D25).
-    if rt.store.shared()
-        && let Some(orphan) = rt
+    if node.store.shared()
+        && let Some(orphan) = node
             .store
             .open_runs()
             .await?
             .into_iter()
             .find(|r| r.conference_id == cid)
     {
-        close_live(rt, &orphan, CloseReason::Timeout).await?;
+        close_live(node, &orphan, CloseReason::Timeout).await?;
     }
     Ok(())
 }
@@ -79,27 +79,27 @@ pub async fn close_open_run(rt: &Runtime, cid: &str) -> Result<(), StoreError> {
 /// Closes a live run: through its timer task when this node runs it (so the task's broadcasts
 /// stay in order), directly otherwise. `None` when somebody closed it first.
 pub async fn close_live(
-    rt: &Runtime,
+    node: &Node,
     run: &LiveRun,
     reason: CloseReason,
 ) -> Result<Option<FinalRecord>, StoreError> {
-    match rt.live.request_close(run, reason).await {
+    match node.live.request_close(run, reason).await {
         Some(answer) => answer,
-        None => close_run(rt, run, reason).await,
+        None => close_run(node, run, reason).await,
     }
 }
 
 /// The close itself (steps 1–6). Called by the run's timer task or by [`close_live`].
 pub(crate) async fn close_run(
-    rt: &Runtime,
+    node: &Node,
     run: &LiveRun,
     reason: CloseReason,
 ) -> Result<Option<FinalRecord>, StoreError> {
-    let Some(record) = rt.store.close_question(run, reason, now_millis()).await? else {
+    let Some(record) = node.store.close_question(run, reason, now_millis()).await? else {
         return Ok(None);
     };
     let room = conference_room(&run.conference_id);
-    rt.broadcast(
+    node.broadcast(
         room.clone(),
         event::QUESTION_CLOSED,
         &QuestionClosed {
@@ -110,10 +110,10 @@ pub(crate) async fn close_run(
         },
     )
     .await;
-    rt.broadcast(room, event::VOTE_FINAL_RESULT, &record.payload())
+    node.broadcast(room, event::VOTE_FINAL_RESULT, &record.payload())
         .await;
-    rt.persister.wake();
-    rt.metrics.question_closed();
+    node.persister.wake();
+    node.metrics.question_closed();
     tracing::info!(conference = %run.conference_id, question = %run.question_id, %reason,
         total = record.total_responses, "question closed");
     Ok(Some(record))

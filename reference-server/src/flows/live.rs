@@ -33,9 +33,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::close::close_run;
-use crate::runtime::Runtime;
 #[cfg(test)]
-use crate::runtime::Settings;
+use crate::config::Settings;
+use crate::node::Node;
 use crate::store::{FinalRecord, Lease, LeaseGrant, LiveRun, QuestionMeta, StoreError, Tally};
 
 type CloseAnswer = Result<Option<FinalRecord>, StoreError>;
@@ -71,8 +71,8 @@ impl LiveRegistry {
     }
 
     /// Starts the task of a run that was just pushed live, or taken over from a dead node.
-    pub(crate) fn start(&self, rt: &Runtime, run: LiveRun, meta: QuestionMeta, origin: Origin) {
-        let rt = rt.self_arc();
+    pub(crate) fn start(&self, node: &Node, run: LiveRun, meta: QuestionMeta, origin: Origin) {
+        let node = node.self_arc();
         let first = first_tick(&run, origin, now_millis());
         let votes = Arc::new(Notify::new());
         let next_tick = Arc::new(AtomicU32::new(first));
@@ -87,13 +87,13 @@ impl LiveRegistry {
             // A push or a takeover that raced the node's stop: the countdown goes to another node.
             drop(map);
             tracing::info!(question = %run.question_id, "stopping: handing the countdown over");
-            tokio::spawn(async move { rt.hand_over(&run, first).await });
+            tokio::spawn(async move { node.hand_over(&run, first).await });
             return;
         }
         // On the clock thread, with the ticker and the lease renewals it spawns: ticks keep time
         // however busy this node's sockets are.
-        let task = rt.clock.spawn(drive(
-            rt.clone(),
+        let task = node.clock.spawn(drive(
+            node.clone(),
             run.clone(),
             meta,
             next_tick.clone(),
@@ -303,7 +303,7 @@ enum Ticks {
 /// out, so a node stopped in the middle of a broadcast hands over the tick after it, and a
 /// ticker that finds `next` taken by the stop ([`LiveRegistry::abort_all`]) sends nothing: a
 /// tick is missed rather than sent twice.
-async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
+async fn tick(node: Arc<Node>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
     let room = conference_room(&run.conference_id);
     let due = |k: u32| run.started_at + i64::from(k) * 1000;
     let mut k = next.load(Ordering::SeqCst).max(1);
@@ -313,7 +313,7 @@ async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
             k += 1;
         }
         // A slow store must not hold the countdown back: past the budget, tick on.
-        match timeout(STORE_BUDGET, rt.store.timer_running(&run))
+        match timeout(STORE_BUDGET, node.store.timer_running(&run))
             .await
             .unwrap_or(Ok(true))
         {
@@ -329,7 +329,7 @@ async fn tick(rt: Arc<Runtime>, run: LiveRun, next: Arc<AtomicU32>) -> Ticks {
         {
             return Ticks::Stopped;
         }
-        rt.broadcast(
+        node.broadcast(
             room.clone(),
             event::QUESTION_TIMER_UPDATE,
             &QuestionTimerUpdate {
@@ -366,7 +366,7 @@ fn first_tick(run: &LiveRun, origin: Origin, now: Millis) -> u32 {
 const LAST_TICK_GRACE: Duration = Duration::from_millis(500);
 
 async fn drive(
-    rt: Arc<Runtime>,
+    node: Arc<Node>,
     run: LiveRun,
     meta: QuestionMeta,
     next_tick: Arc<AtomicU32>,
@@ -376,33 +376,33 @@ async fn drive(
     let room = conference_room(&run.conference_id);
     let keys = meta.keys();
     let expiry = instant_at(run.expires_at);
-    let mut results = Coalescer::new(rt.settings.result_interval);
+    let mut results = Coalescer::new(node.settings.result_interval);
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
-    let node = rt.settings.node_id.as_str();
-    let lease_ttl = rt.settings.timer_lease;
+    let node_id = node.settings.node_id.as_str();
+    let lease_ttl = node.settings.timer_lease;
     // The lease is renewed by a task of its own, so a slow store delays neither the ticks nor
     // the renewals; the countdown only reads what the renewals found.
     let lease = Arc::new(LeaseState::new());
     let renewer = Owned(tokio::spawn(renew_lease(
-        rt.clone(),
+        node.clone(),
         run.clone(),
         lease.clone(),
     )));
-    let mut ticker = Owned(tokio::spawn(tick(rt.clone(), run.clone(), next_tick)));
+    let mut ticker = Owned(tokio::spawn(tick(node.clone(), run.clone(), next_tick)));
     let mut ticking = true;
     let mut check_at = Instant::now() + lease_ttl / 3;
     // Votes counted on other nodes are seen by reading the counts every result interval.
-    let shared = rt.store.shared();
-    let mut poll_at = Instant::now() + rt.settings.result_interval;
+    let shared = node.store.shared();
+    let mut poll_at = Instant::now() + node.settings.result_interval;
     let mut published_total: u64 = 0;
     let mut registered = true;
     // Votes counted before this task was registered (see [`LiveRegistry::start`]) or, after a
     // takeover, on the node that stopped: their counts go out now, not at the next vote.
-    if let Ok(Ok(tally)) = timeout(STORE_BUDGET, rt.store.tally(&run.question_id, &keys)).await
+    if let Ok(Ok(tally)) = timeout(STORE_BUDGET, node.store.tally(&run.question_id, &keys)).await
         && tally.total > 0
         && results.changed(Instant::now())
     {
-        published_total = send_result(&rt, &run, tally, &room).await;
+        published_total = send_result(&node, &run, tally, &room).await;
     }
 
     loop {
@@ -420,7 +420,7 @@ async fn drive(
                 };
                 // No tick after question:closed (D17).
                 ticker.0.abort();
-                let answer = close_run(&rt, &run, reason).await;
+                let answer = close_run(&node, &run, reason).await;
                 let _ = reply.send(answer);
                 break;
             }
@@ -430,7 +430,7 @@ async fn drive(
                     let _ = tokio::time::timeout_at(expiry + LAST_TICK_GRACE, &mut ticker.0).await;
                 }
                 ticker.0.abort();
-                close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
                 break;
             }
             ended = &mut ticker.0, if ticking => {
@@ -438,7 +438,7 @@ async fn drive(
                 if let Ok(Ticks::TimerGone) = ended {
                     // Closed elsewhere (then this finds nothing to do) or the key vanished
                     // early: either way the run ends here with its result.
-                    close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                    close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
                     break;
                 }
             }
@@ -459,44 +459,44 @@ async fn drive(
             }
             _ = votes.notified() => {
                 if results.changed(Instant::now()) {
-                    if closed_elsewhere(&rt, &run).await {
+                    if closed_elsewhere(&node, &run).await {
                         ticker.0.abort();
-                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                        close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
                         break;
                     }
-                    published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
+                    published_total = publish_result(&node, &run, &keys, &room).await.unwrap_or(published_total);
                 }
             }
             _ = sleep_until(flush_at.unwrap_or(far)), if flush_at.is_some() => {
                 results.emitted(Instant::now());
-                if closed_elsewhere(&rt, &run).await {
+                if closed_elsewhere(&node, &run).await {
                     ticker.0.abort();
-                    close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                    close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
                     break;
                 }
-                published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
+                published_total = publish_result(&node, &run, &keys, &room).await.unwrap_or(published_total);
             }
             _ = sleep_until(poll_at), if shared => {
-                poll_at = Instant::now() + rt.settings.result_interval;
-                if let Ok(Ok(tally)) = timeout(STORE_BUDGET, rt.store.tally(&run.question_id, &keys)).await
+                poll_at = Instant::now() + node.settings.result_interval;
+                if let Ok(Ok(tally)) = timeout(STORE_BUDGET, node.store.tally(&run.question_id, &keys)).await
                     && tally.total != published_total
                     && results.changed(Instant::now())
                 {
-                    if closed_elsewhere(&rt, &run).await {
+                    if closed_elsewhere(&node, &run).await {
                         ticker.0.abort();
-                        close_until_done(&rt, &run, CloseReason::Timeout, &mut close_requests).await;
+                        close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
                         break;
                     }
-                    published_total = publish_result(&rt, &run, &keys, &room).await.unwrap_or(published_total);
+                    published_total = publish_result(&node, &run, &keys, &room).await.unwrap_or(published_total);
                 }
             }
         }
     }
     drop(ticker);
     drop(renewer);
-    rt.live.finished(&run);
+    node.live.finished(&run);
     if !lease.lost()
-        && let Err(e) = rt.store.release_timer_lease(&run, node).await
+        && let Err(e) = node.store.release_timer_lease(&run, node_id).await
     {
         tracing::debug!(error = %e, "timer lease not released; it expires by itself");
     }
@@ -539,13 +539,13 @@ impl LeaseState {
 }
 
 /// Renews the countdown lease every third of its TTL until aborted; records each answer.
-async fn renew_lease(rt: Arc<Runtime>, run: LiveRun, lease: Arc<LeaseState>) {
-    let ttl = rt.settings.timer_lease;
+async fn renew_lease(node: Arc<Node>, run: LiveRun, lease: Arc<LeaseState>) {
+    let ttl = node.settings.timer_lease;
     loop {
         let asked = std::time::Instant::now();
-        match rt
+        match node
             .store
-            .timer_lease(&run, &rt.settings.node_id, ttl, Lease::Hold)
+            .timer_lease(&run, &node.settings.node_id, ttl, Lease::Hold)
             .await
         {
             // The lease runs from when Redis ran the script, at or after `asked`.
@@ -562,8 +562,8 @@ async fn renew_lease(rt: Arc<Runtime>, run: LiveRun, lease: Arc<LeaseState>) {
 
 /// Every node, every quarter of a lease TTL: starts the countdown of any open run no node holds
 /// (its node died, or shut down), which then ticks on or closes it (D16, D25).
-pub(crate) async fn watch_open_runs(rt: &Runtime) {
-    let runs = match rt.store.open_runs().await {
+pub(crate) async fn watch_open_runs(node: &Node) {
+    let runs = match node.store.open_runs().await {
         Ok(runs) => runs,
         Err(e) => {
             tracing::debug!(error = %e, "open runs unreadable");
@@ -571,14 +571,18 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
         }
     };
     for run in runs {
-        if rt.live.stopping() {
+        if node.live.stopping() {
             return;
         }
-        if rt.live.runs_here(&run) {
+        if node.live.runs_here(&run) {
             continue;
         }
-        let (node, ttl) = (&rt.settings.node_id, rt.settings.timer_lease);
-        let origin = match rt.store.timer_lease(&run, node, ttl, Lease::Take).await {
+        let (node_id, ttl) = (&node.settings.node_id, node.settings.timer_lease);
+        let origin = match node
+            .store
+            .timer_lease(&run, node_id, ttl, Lease::Take)
+            .await
+        {
             Ok(LeaseGrant::Granted) => Origin::TakenOver,
             Ok(LeaseGrant::HandedOver { next_tick }) => Origin::HandedOver { next_tick },
             Ok(LeaseGrant::Refused) => continue,
@@ -587,9 +591,9 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
                 continue;
             }
         };
-        let meta = match rt.store.question_meta(&run.question_id).await {
+        let meta = match node.store.question_meta(&run.question_id).await {
             Ok(Some(meta)) => meta,
-            Ok(None) => match rt
+            Ok(None) => match node
                 .catalog
                 .question(&run.conference_id, &run.question_id)
                 .await
@@ -597,13 +601,13 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
                 Ok(Some(meta)) => meta,
                 _ => {
                     tracing::error!(question = %run.question_id, "open run without metadata");
-                    give_back(rt, &run, origin).await;
+                    give_back(node, &run, origin).await;
                     continue;
                 }
             },
             Err(e) => {
                 tracing::warn!(error = %e, "question metadata unreadable");
-                give_back(rt, &run, origin).await;
+                give_back(node, &run, origin).await;
                 continue;
             }
         };
@@ -614,20 +618,20 @@ pub(crate) async fn watch_open_runs(rt: &Runtime) {
             _ => tracing::warn!(conference = %run.conference_id, question = %run.question_id,
                 expires_at = run.expires_at, "taking over the countdown of a run no node holds"),
         }
-        rt.metrics.timer_takeover();
-        rt.live.start(rt, run, meta, origin);
+        node.metrics.timer_takeover();
+        node.live.start(node, run, meta, origin);
     }
 }
 
 /// Gives up a lease this node just took and can not use: as it was, so the next taker starts
 /// from the tick a hand-over named, if one did.
-async fn give_back(rt: &Runtime, run: &LiveRun, origin: Origin) {
+async fn give_back(node: &Node, run: &LiveRun, origin: Origin) {
     match origin {
-        Origin::HandedOver { next_tick } => rt.hand_over(run, next_tick).await,
+        Origin::HandedOver { next_tick } => node.hand_over(run, next_tick).await,
         _ => {
-            if let Err(e) = rt
+            if let Err(e) = node
                 .store
-                .release_timer_lease(run, &rt.settings.node_id)
+                .release_timer_lease(run, &node.settings.node_id)
                 .await
             {
                 tracing::debug!(error = %e, "timer lease not given back; it expires by itself");
@@ -637,10 +641,10 @@ async fn give_back(rt: &Runtime, run: &LiveRun, origin: Origin) {
 }
 
 /// Whether another node closed the run (several nodes only; a slow store says no).
-async fn closed_elsewhere(rt: &Runtime, run: &LiveRun) -> bool {
-    rt.store.shared()
+async fn closed_elsewhere(node: &Node, run: &LiveRun) -> bool {
+    node.store.shared()
         && matches!(
-            timeout(STORE_BUDGET, rt.store.timer_running(run)).await,
+            timeout(STORE_BUDGET, node.store.timer_running(run)).await,
             Ok(Ok(false))
         )
 }
@@ -649,14 +653,14 @@ async fn closed_elsewhere(rt: &Runtime, run: &LiveRun) -> bool {
 /// outage delays the final result and never loses it. Close requests that arrive meanwhile get
 /// the same answer.
 async fn close_until_done(
-    rt: &Runtime,
+    node: &Node,
     run: &LiveRun,
     reason: CloseReason,
     requests: &mut mpsc::Receiver<CloseRequest>,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match close_run(rt, run, reason).await {
+        match close_run(node, run, reason).await {
             Ok(record) => {
                 while let Ok(CloseRequest { reply, .. }) = requests.try_recv() {
                     let _ = reply.send(Ok(None));
@@ -677,9 +681,9 @@ async fn close_until_done(
 }
 
 /// Broadcasts `tally` as `vote:result`; returns the total sent.
-async fn send_result(rt: &Runtime, run: &LiveRun, tally: Tally, room: &str) -> u64 {
+async fn send_result(node: &Node, run: &LiveRun, tally: Tally, room: &str) -> u64 {
     let total = tally.counts.values().sum();
-    rt.broadcast(
+    node.broadcast(
         room.to_owned(),
         event::VOTE_RESULT,
         &VoteResult {
@@ -695,9 +699,9 @@ async fn send_result(rt: &Runtime, run: &LiveRun, tally: Tally, room: &str) -> u
 }
 
 /// Broadcasts the current counts; returns the total sent.
-async fn publish_result(rt: &Runtime, run: &LiveRun, keys: &[String], room: &str) -> Option<u64> {
-    match rt.store.tally(&run.question_id, keys).await {
-        Ok(tally) => Some(send_result(rt, run, tally, room).await),
+async fn publish_result(node: &Node, run: &LiveRun, keys: &[String], room: &str) -> Option<u64> {
+    match node.store.tally(&run.question_id, keys).await {
+        Ok(tally) => Some(send_result(node, run, tally, room).await),
         Err(e) => {
             tracing::warn!(error = %e, "vote:result skipped: counts unreadable");
             None
@@ -778,12 +782,12 @@ mod tests {
         }
     }
 
-    /// A runtime on the memory store whose broadcasts are kept; the clock's guard and the
+    /// A node on the memory store whose broadcasts are kept; the clock's guard and the
     /// results file go with it.
-    async fn runtime(
+    async fn test_node(
         name: &str,
     ) -> (
-        Arc<Runtime>,
+        Arc<Node>,
         Arc<MemoryStore>,
         Arc<Broadcasts>,
         crate::clock::ClockGuard,
@@ -794,7 +798,7 @@ mod tests {
         let rooms = Arc::new(Broadcasts::default());
         let results =
             std::env::temp_dir().join(format!("lcr-live-{name}-{}.jsonl", std::process::id()));
-        let rt = Runtime::new(
+        let node = Node::new(
             Settings::default(),
             store.clone(),
             Arc::new(MemoryCatalog::default()),
@@ -808,12 +812,12 @@ mod tests {
             .put_conference("c", "host", ConferenceStatus::Active)
             .await
             .unwrap();
-        (rt, store, rooms, guard, results)
+        (node, store, rooms, guard, results)
     }
 
     #[tokio::test]
     async fn a_stopping_node_hands_over_the_tick_it_did_not_send_and_sends_no_more() {
-        let (rt, store, rooms, _clock, results) = runtime("stop").await;
+        let (node, store, rooms, _clock, results) = test_node("stop").await;
         // Tick 1 is due already (sent at once), tick 2 in half a second.
         let r = LiveRun {
             duration: 4,
@@ -821,12 +825,12 @@ mod tests {
             ..run(now_millis() - 1_500)
         };
         store.start_question(&r, &meta()).await.unwrap();
-        rt.live.start(&rt, r.clone(), meta(), Origin::Pushed);
+        node.live.start(&node, r.clone(), meta(), Origin::Pushed);
         rooms
             .wait_for(event::QUESTION_TIMER_UPDATE, |v| v["timeRemaining"] == 3)
             .await
             .expect("tick 1");
-        let handed = rt.live.abort_all();
+        let handed = node.live.abort_all();
         assert_eq!(
             handed,
             vec![(r.clone(), 2)],
@@ -843,40 +847,40 @@ mod tests {
             .collect();
         assert_eq!(ticks, vec![serde_json::json!(3)], "nothing after the stop");
         // A push or takeover that races the stop starts nothing here.
-        rt.live.start(&rt, r, meta(), Origin::Pushed);
-        assert_eq!(rt.live.len(), 0);
+        node.live.start(&node, r, meta(), Origin::Pushed);
+        assert_eq!(node.live.len(), 0);
         let _ = std::fs::remove_file(results);
     }
 
     #[tokio::test]
     async fn a_run_whose_runner_left_the_registry_still_closes_at_its_expiry() {
-        let (rt, store, rooms, _clock, results) = runtime("replaced").await;
+        let (node, store, rooms, _clock, results) = test_node("replaced").await;
         let old = LiveRun {
             duration: 2,
             expires_at: now_millis() + 1_500,
             ..run(now_millis() - 500)
         };
         store.start_question(&old, &meta()).await.unwrap();
-        rt.live.start(&rt, old.clone(), meta(), Origin::Pushed);
+        node.live.start(&node, old.clone(), meta(), Origin::Pushed);
         // Another runner of the conference takes the registry's place: the old one hears no
         // close request any more, and must neither stop nor give its lease up before its end.
         let newer = LiveRun {
             question_id: "q2".into(),
             ..run(now_millis())
         };
-        rt.live.start(&rt, newer, meta(), Origin::Pushed);
+        node.live.start(&node, newer, meta(), Origin::Pushed);
         let closed = rooms
             .wait_for(event::QUESTION_CLOSED, |v| v["questionId"] == "q")
             .await
             .expect("the old run closes by itself");
         assert_eq!(closed["reason"], "timeout");
-        rt.stop_timers().await;
+        node.stop_timers().await;
         let _ = std::fs::remove_file(results);
     }
 
     #[tokio::test]
     async fn votes_counted_before_the_runner_starts_get_their_vote_result() {
-        let (rt, store, rooms, _clock, results) = runtime("early").await;
+        let (node, store, rooms, _clock, results) = test_node("early").await;
         store.add_member("c", "u1", Role::Audience).await.unwrap();
         let r = run(now_millis());
         store.start_question(&r, &meta()).await.unwrap();
@@ -884,9 +888,9 @@ mod tests {
         // was there to notify.
         let outcome = store.record_vote("c", "q", "u1", "B", now_millis()).await;
         assert!(matches!(outcome, Ok(VoteOutcome::Accepted { .. })));
-        rt.live.vote_counted("c");
+        node.live.vote_counted("c");
 
-        rt.live.start(&rt, r, meta(), Origin::Pushed);
+        node.live.start(&node, r, meta(), Origin::Pushed);
 
         let result = rooms
             .wait_for(event::VOTE_RESULT, |v| v["totalVotes"] == 1)
@@ -896,7 +900,7 @@ mod tests {
             result["optionCounts"],
             serde_json::json!({ "A": 0, "B": 1 })
         );
-        rt.stop_timers().await;
+        node.stop_timers().await;
         let _ = std::fs::remove_file(results);
     }
 

@@ -11,7 +11,7 @@
 //! | [`presence`] | §7.4 audience count | D11 |
 //! | [`conference`] | Control API: create, activate, end | D8 |
 //!
-//! A flow takes the [`Runtime`](crate::runtime::Runtime), a [`Caller`] (the socket that sent the
+//! A flow takes the [`Node`](crate::node::Node), a [`Caller`] (the socket that sent the
 //! event) and a validated payload from [`lcr_protocol::client`]. It answers the sender through
 //! [`Outbox`] and the rooms through the runtime; a failure is a [`FlowError`], which the socket
 //! layer turns into an `error` event (D5).

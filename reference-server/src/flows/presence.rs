@@ -21,7 +21,7 @@ use lcr_protocol::server::AudienceCount;
 use tokio::time::Instant;
 
 use super::live::Coalescer;
-use crate::runtime::Runtime;
+use crate::node::Node;
 use crate::store::Gate;
 
 struct Entry {
@@ -80,7 +80,7 @@ impl AudienceCounts {
     }
 
     /// The audience changed: broadcast now or at the end of the current second.
-    pub(crate) async fn changed(&self, rt: &Runtime, cid: &str) {
+    pub(crate) async fn changed(&self, node: &Node, cid: &str) {
         let now = Instant::now();
         let send = self.with_entry(cid, |e| {
             let send = e.changes.changed(now);
@@ -90,8 +90,8 @@ impl AudienceCounts {
             send
         });
         if send {
-            if gate(rt, cid, "change", self.interval).await.passed() {
-                broadcast_count(rt, cid).await;
+            if gate(node, cid, "change", self.interval).await.passed() {
+                broadcast_count(node, cid).await;
             } else {
                 // Another node sent one this second: ours goes out after it.
                 self.with_entry(cid, |e| e.changes.changed(Instant::now()));
@@ -100,9 +100,9 @@ impl AudienceCounts {
     }
 
     /// One pass of the periodic task: trailing change broadcasts and the 5 s heartbeat.
-    pub(crate) async fn tick(&self, rt: &Runtime) {
+    pub(crate) async fn tick(&self, node: &Node) {
         let now = Instant::now();
-        let period = rt.settings.count_period;
+        let period = node.settings.count_period;
         let due: Vec<(String, bool)> = self.with(|m| {
             m.retain(|_, e| e.sockets > 0 || e.changes.due().is_some());
             m.iter_mut()
@@ -119,12 +119,12 @@ impl AudienceCounts {
         });
         for (cid, trailing) in due {
             let answer = if trailing {
-                gate(rt, &cid, "change", self.interval).await
+                gate(node, &cid, "change", self.interval).await
             } else {
                 // Ticks are 250 ms apart on every node: the gate is a little shorter than the
                 // period so the next tick after it expires sends.
                 gate(
-                    rt,
+                    node,
                     &cid,
                     "periodic",
                     period.saturating_sub(Duration::from_millis(250)),
@@ -132,7 +132,7 @@ impl AudienceCounts {
                 .await
             };
             match answer {
-                Gate::Passed => broadcast_count(rt, &cid).await,
+                Gate::Passed => broadcast_count(node, &cid).await,
                 Gate::Shut(_) if trailing => {
                     self.with_entry(&cid, |e| e.changes.changed(Instant::now()));
                 }
@@ -151,17 +151,17 @@ impl AudienceCounts {
 
 /// The cluster-wide gate: passed when this node sends the count for this interval. A store
 /// failure lets the broadcast through (a count too many beats a count missing).
-async fn gate(rt: &Runtime, cid: &str, which: &str, ttl: Duration) -> Gate {
-    rt.store
+async fn gate(node: &Node, cid: &str, which: &str, ttl: Duration) -> Gate {
+    node.store
         .pass_gate(&crate::store::keys::count_gate(cid, which), ttl)
         .await
         .unwrap_or(Gate::Passed)
 }
 
-async fn broadcast_count(rt: &Runtime, cid: &str) {
-    match rt.store.audience_count(cid).await {
+async fn broadcast_count(node: &Node, cid: &str) {
+    match node.store.audience_count(cid).await {
         Ok(audience_count) => {
-            rt.broadcast(
+            node.broadcast(
                 conference_room(cid),
                 event::AUDIENCE_COUNT,
                 &AudienceCount {

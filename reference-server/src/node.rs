@@ -1,13 +1,14 @@
-//! The server's shared state: stores, rooms, live-question runners and presence broadcasting.
-//! One per process; every piece a second node would need to share lives in the store.
+//! The shared state of one server node (D25: one server, many nodes): stores, rooms, the
+//! live-question runners and audience counts of this node. One per process; every piece another
+//! node would need to share lives in the store.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use lcr_protocol::{ConferenceStatus, ErrorCode};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
+use crate::config::Settings;
 use crate::flows::FlowError;
 use crate::flows::live::LiveRegistry;
 use crate::flows::presence::AudienceCounts;
@@ -15,42 +16,8 @@ use crate::results::Persister;
 use crate::rooms::Rooms;
 use crate::store::{ConferenceRuntime, RuntimeStore};
 
-/// Tunables of the runtime (all have the decisions' defaults).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// D20: at most one `vote:result` per question per interval (default 100 ms).
-    pub result_interval: Duration,
-    /// D11: at most one change-driven `audience:count` per conference per interval (1 s).
-    pub count_interval: Duration,
-    /// D11: periodic `audience:count` while the conference has members (5 s).
-    pub count_period: Duration,
-    /// D24: events per socket per window (100).
-    pub rate_limit_events: u32,
-    /// D24: the window (60 s).
-    pub rate_limit_window: Duration,
-    /// This node's name in logs, metrics and timer leases (unique per node, D25).
-    pub node_id: String,
-    /// How long a node's hold on a countdown lasts unless renewed (D16: another node takes over
-    /// within this after the node dies). Renewed every third of it.
-    pub timer_lease: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            result_interval: Duration::from_millis(100),
-            count_interval: Duration::from_secs(1),
-            count_period: Duration::from_secs(5),
-            rate_limit_events: 100,
-            rate_limit_window: Duration::from_secs(60),
-            node_id: "node-1".into(),
-            timer_lease: Duration::from_millis(1500),
-        }
-    }
-}
-
-/// Everything a flow needs.
-pub struct Runtime {
+/// The shared state of one server node: everything a flow needs.
+pub struct Node {
     /// Tunables.
     pub settings: Settings,
     /// Spec §2 state.
@@ -68,11 +35,11 @@ pub struct Runtime {
     pub(crate) clock: crate::clock::Clock,
     pub(crate) live: LiveRegistry,
     pub(crate) counts: AudienceCounts,
-    me: Weak<Runtime>,
+    me: Weak<Node>,
 }
 
-impl Runtime {
-    /// Assembles a runtime from the parts [`crate::server::start`] builds, in one place.
+impl Node {
+    /// Assembles a node from the parts [`crate::server::start`] builds, in one place.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: Settings,
@@ -85,7 +52,7 @@ impl Runtime {
         clock: crate::clock::Clock,
     ) -> Arc<Self> {
         let counts = AudienceCounts::new(settings.count_interval);
-        Arc::new_cyclic(|me| Runtime {
+        Arc::new_cyclic(|me| Node {
             settings,
             store,
             catalog,
@@ -100,11 +67,11 @@ impl Runtime {
         })
     }
 
-    /// This runtime as an `Arc`, for tasks that outlive a flow.
-    pub(crate) fn self_arc(&self) -> Arc<Runtime> {
+    /// This node as an `Arc`, for tasks that outlive a flow.
+    pub(crate) fn self_arc(&self) -> Arc<Node> {
         self.me
             .upgrade()
-            .expect("runtime is alive while its flows run")
+            .expect("node is alive while its flows run")
     }
 
     /// Sends `payload` as `event` to every socket in `room`.
@@ -174,8 +141,12 @@ impl Runtime {
     /// Gives this node's countdown lease of `run` up for another node to go on from
     /// `next_tick` (D16); on failure the lease expires by itself within a TTL.
     pub(crate) async fn hand_over(&self, run: &crate::store::LiveRun, next_tick: u32) {
-        let (node, ttl) = (&self.settings.node_id, self.settings.timer_lease);
-        if let Err(e) = self.store.hand_over_timer(run, node, next_tick, ttl).await {
+        let (node_id, ttl) = (&self.settings.node_id, self.settings.timer_lease);
+        if let Err(e) = self
+            .store
+            .hand_over_timer(run, node_id, next_tick, ttl)
+            .await
+        {
             tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
         }
     }
