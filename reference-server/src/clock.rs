@@ -3,7 +3,7 @@
 //! A node serving 17,000 sockets has that many tasks on its main runtime; under load a task
 //! woken by a timer waits behind all of them, so a countdown tick (D16) could come seconds late
 //! and a lease renewal could lapse. The clock thread runs what must keep time:
-//! - each live question's countdown, ticker and lease renewals ([`crate::flows::live`]);
+//! - each live question's countdown, ticker and lease renewals ([`crate::countdown`]);
 //! - the periodic task (audience counts, D11; the watch for orphaned runs, D16);
 //! - the Redis connections those use and the Socket.IO Redis adapter's connection, so a
 //!   timer check, a lease renewal or the publish of a tick to the other nodes is read and

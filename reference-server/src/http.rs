@@ -28,7 +28,7 @@ use lcr_protocol::admin::{
 use lcr_protocol::ids::check_id;
 use serde_json::json;
 
-use crate::flows::conference::{self, AdminError};
+use crate::control::{self, AdminError};
 use crate::node::Node;
 
 #[derive(Clone)]
@@ -145,7 +145,7 @@ async fn put_conference(
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
     let Json(spec) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    conference::put(&state.node, &id, spec).await.map(Json)
+    control::put(&state.node, &id, spec).await.map(Json)
 }
 
 async fn activate(
@@ -153,7 +153,7 @@ async fn activate(
     Path(id): Path<String>,
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
-    conference::activate(&state.node, &id).await.map(Json)
+    control::activate(&state.node, &id).await.map(Json)
 }
 
 async fn end(
@@ -161,7 +161,7 @@ async fn end(
     Path(id): Path<String>,
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
-    conference::end(&state.node, &id).await.map(Json)
+    control::end(&state.node, &id).await.map(Json)
 }
 
 /// Which process answers a probe (several nodes behind a balancer, or a port another server

@@ -1,20 +1,23 @@
-//! The shared state of one server node (D25: one server, many nodes): stores, rooms, the
-//! live-question runners and audience counts of this node. One per process; every piece another
-//! node would need to share lives in the store.
+//! The shared state of one server node (D25: one server, many nodes): settings, stores, catalog,
+//! persister, metrics, rooms, the cluster bus, the clock, and what this node holds of its
+//! countdowns and audience counts. One per process; every piece another node would need to
+//! share lives in the store.
+//!
+//! Data only: what runs on it (the countdowns, the audience count broadcasts, the close of a
+//! run) sits above it and takes a `&Node`, so this file depends on none of them.
 
 use std::sync::{Arc, Weak};
 
-use lcr_protocol::{ConferenceStatus, ErrorCode};
+use lcr_protocol::ConferenceStatus;
 use serde::Serialize;
 
-use crate::catalog::Catalog;
+use crate::audience::counts::AudienceCounts;
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::Settings;
-use crate::flows::FlowError;
-use crate::flows::live::LiveRegistry;
-use crate::flows::presence::AudienceCounts;
+use crate::countdown::registry::CountdownRegistry;
 use crate::results::Persister;
 use crate::rooms::Rooms;
-use crate::store::{ConferenceRuntime, RuntimeStore};
+use crate::store::{ConferenceRuntime, RuntimeStore, StoreError};
 
 /// The shared state of one server node: everything a flow needs.
 pub struct Node {
@@ -33,8 +36,10 @@ pub struct Node {
     rooms: Arc<dyn Rooms>,
     /// Where countdowns and lease renewals run.
     pub(crate) clock: crate::clock::Clock,
-    pub(crate) live: LiveRegistry,
-    pub(crate) counts: AudienceCounts,
+    /// The countdowns this node runs.
+    pub(crate) countdowns: CountdownRegistry,
+    /// When this node's `audience:count` broadcasts are due.
+    pub(crate) audience: AudienceCounts,
     me: Weak<Node>,
 }
 
@@ -51,7 +56,7 @@ impl Node {
         metrics: crate::metrics::Metrics,
         clock: crate::clock::Clock,
     ) -> Arc<Self> {
-        let counts = AudienceCounts::new(settings.count_interval);
+        let audience = AudienceCounts::new(settings.count_interval);
         Arc::new_cyclic(|me| Node {
             settings,
             store,
@@ -61,8 +66,8 @@ impl Node {
             cluster,
             rooms,
             clock,
-            live: LiveRegistry::default(),
-            counts,
+            countdowns: CountdownRegistry::default(),
+            audience,
             me: me.clone(),
         })
     }
@@ -101,13 +106,14 @@ impl Node {
     /// counts stop. Every node runs this for its own sockets; the node that ended the
     /// conference empties its rooms on every node (see [`crate::rooms::Rooms::empty`]).
     pub async fn conference_ended_here(&self, conference_id: &str) {
-        self.counts.forget(conference_id);
+        self.audience.forget(conference_id);
         self.rooms.forget_local(conference_id);
     }
 
     /// The conference's host and status (spec §3.1, §7.1 step 2), loading it from the catalog
-    /// into the store on a miss. `CONFERENCE_NOT_FOUND` when neither knows it (D7).
-    pub async fn conference(&self, conference_id: &str) -> Result<ConferenceRuntime, FlowError> {
+    /// into the store on a miss. [`LookupError::NotFound`] when neither knows it (D7: the flows
+    /// answer `CONFERENCE_NOT_FOUND`).
+    pub async fn conference(&self, conference_id: &str) -> Result<ConferenceRuntime, LookupError> {
         if let Some(c) = self.store.conference(conference_id).await? {
             return Ok(c);
         }
@@ -115,12 +121,7 @@ impl Node {
             .catalog
             .conference(conference_id)
             .await?
-            .ok_or_else(|| {
-                FlowError::new(
-                    ErrorCode::ConferenceNotFound,
-                    format!("conference {conference_id} does not exist"),
-                )
-            })?;
+            .ok_or_else(|| LookupError::NotFound(conference_id.to_owned()))?;
         self.store
             .put_conference(conference_id, &record.host_user_id, record.status)
             .await?;
@@ -130,34 +131,28 @@ impl Node {
         })
     }
 
-    /// Stops every live-question runner without closing its question (shutdown), and hands
-    /// their countdowns over: another node goes on at once, from the tick this one did not send.
-    pub async fn stop_timers(&self) {
-        for (run, next_tick) in self.live.abort_all() {
-            self.hand_over(&run, next_tick).await;
-        }
-    }
-
-    /// Gives this node's countdown lease of `run` up for another node to go on from
-    /// `next_tick` (D16); on failure the lease expires by itself within a TTL.
-    pub(crate) async fn hand_over(&self, run: &crate::store::LiveRun, next_tick: u32) {
-        let (node_id, ttl) = (&self.settings.node_id, self.settings.timer_lease);
-        if let Err(e) = self
-            .store
-            .hand_over_timer(run, node_id, next_tick, ttl)
-            .await
-        {
-            tracing::debug!(error = %e, "countdown not handed over; its lease expires by itself");
-        }
-    }
-
     /// Number of questions whose timer runs on this node.
     pub fn running_timers(&self) -> usize {
-        self.live.len()
+        self.countdowns.len()
     }
 
     /// Whether `status` allows questions.
     pub fn is_active(status: ConferenceStatus) -> bool {
         status == ConferenceStatus::Active
     }
+}
+
+/// Why [`Node::conference`] found no conference. Its messages are the ones a flow's `error`
+/// event carries (the flows turn it into `CONFERENCE_NOT_FOUND` or `TIMEOUT`).
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// Neither the store nor the catalog knows the conference.
+    #[error("conference {0} does not exist")]
+    NotFound(String),
+    /// The store failed.
+    #[error("runtime store unavailable: {0}")]
+    Store(#[from] StoreError),
+    /// The catalog failed.
+    #[error("question source unavailable: {0}")]
+    Catalog(#[from] CatalogError),
 }

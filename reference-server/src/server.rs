@@ -239,7 +239,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             // they exist: with none, fred would send an empty SUBSCRIBE).
             let _resubscribe = client.manage_subscriptions();
             clock
-                .run(crate::cluster::listen(subscriber(url)?, node.clone()))
+                .run(crate::cluster::listener::listen(
+                    subscriber(url)?,
+                    node.clone(),
+                ))
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
@@ -278,9 +281,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 tokio::select! {
                     _ = &mut stop => break,
                     _ = every.tick() => {
-                        node.counts.tick(&node).await;
+                        crate::audience::tick(&node).await;
                         if node.store.shared() {
-                            crate::flows::live::watch_open_runs(&node).await;
+                            crate::countdown::takeover::watch_open_runs(&node).await;
                         }
                     }
                 }
@@ -301,7 +304,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         async move {
             stop.await;
             tracing::info!("shutting down: closing sockets and timers");
-            node.stop_timers().await;
+            crate::countdown::stop_all(&node).await;
             // Closing unsubscribes the adapter from Redis: bounded, Redis may be gone.
             if tokio::time::timeout(Duration::from_secs(10), close_io)
                 .await

@@ -15,6 +15,7 @@ use lcr_protocol::server::{AudiencePresence, ConferenceJoined};
 use lcr_protocol::{ConferenceStatus, ErrorCode, Role, now_millis};
 
 use super::{Caller, FlowError};
+use crate::audience;
 use crate::node::Node;
 
 /// Handles `conference:join`.
@@ -40,7 +41,7 @@ pub async fn join(node: &Node, caller: &Caller<'_>, req: ConferenceJoin) -> Resu
             rooms.push(host_room(cid));
         }
         caller.out.join_rooms(rooms);
-        node.counts.socket_joined(cid);
+        node.audience.socket_joined(cid);
         Some(change)
     } else {
         None
@@ -82,7 +83,7 @@ pub async fn join(node: &Node, caller: &Caller<'_>, req: ConferenceJoin) -> Resu
             },
         )
         .await;
-        node.counts.changed(node, cid).await;
+        audience::changed(node, cid).await;
     }
     Ok(())
 }

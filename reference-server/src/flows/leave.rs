@@ -15,6 +15,7 @@ use lcr_protocol::server::{AudiencePresence, ConferenceLeft};
 use lcr_protocol::{Role, now_millis};
 
 use super::{Caller, FlowError};
+use crate::audience;
 use crate::node::Node;
 use crate::session::Session;
 
@@ -82,7 +83,7 @@ async fn leave_presence(
     role: Role,
 ) -> Result<Option<u64>, FlowError> {
     let change = node.store.remove_member(cid, uid, role).await?;
-    node.counts.socket_left(cid);
+    node.audience.socket_left(cid);
     Ok(change.user_changed.then_some(change.audience_count))
 }
 
@@ -101,5 +102,5 @@ async fn announce_left(node: &Node, uid: &str, cid: &str, role: Role, count: Opt
         },
     )
     .await;
-    node.counts.changed(node, cid).await;
+    audience::changed(node, cid).await;
 }

@@ -6,18 +6,21 @@
 //!    again, so a push never lands in a conference that has just ended.
 //! 3. The question must belong to the conference (`QUESTION_NOT_FOUND`), checked before
 //!    anything changes: a bad push never closes the live question.
-//! 4. The open run is closed through the full close flow first (D14); pushing the question
-//!    that is live now answers `OPERATION_IN_PROGRESS`.
+//! 4. The open run is closed through the full close flow first (D14,
+//!    [`crate::closing::close_open_run`]); pushing the question that is live now answers
+//!    `OPERATION_IN_PROGRESS`.
 //! 5. (with 6) Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
 //! 7. `question:live` to the conference room (never `correctOption`, D22).
-//! 8. The timer starts ([`super::live`]).
+//! 8. The timer starts ([`crate::countdown`]).
 //! 9. The lock is released (only if still ours), whatever happened.
 
 use lcr_protocol::client::QuestionPushLive;
 use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::{ErrorCode, now_millis};
 
-use super::{Caller, FlowError, close};
+use super::{Caller, FlowError};
+use crate::closing::close_open_run;
+use crate::countdown::{self, Origin};
 use crate::node::Node;
 use crate::store::{Lease, LiveRun};
 
@@ -82,7 +85,7 @@ async fn locked_push(node: &Node, req: &QuestionPushLive) -> Result<(), FlowErro
             format!("question {qid} is live already"),
         ));
     }
-    close::close_open_run(node, cid).await?;
+    close_open_run(node, cid).await?;
 
     let started_at = now_millis();
     let duration = req.duration_secs();
@@ -110,7 +113,6 @@ async fn locked_push(node: &Node, req: &QuestionPushLive) -> Result<(), FlowErro
         &run.live_payload(&meta),
     )
     .await;
-    node.live
-        .start(node, run, meta, super::live::Origin::Pushed);
+    countdown::start(node, run, meta, Origin::Pushed);
     Ok(())
 }

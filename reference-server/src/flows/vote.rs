@@ -62,7 +62,7 @@ pub async fn submit(node: &Node, caller: &Caller<'_>, req: VoteSubmit) -> Result
                     timestamp: now_millis(),
                 },
             );
-            node.live.vote_counted(&req.conference_id);
+            node.countdowns.vote_counted(&req.conference_id);
             node.metrics.vote_accepted();
         }
         VoteOutcome::Rejected(reason) => {

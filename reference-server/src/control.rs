@@ -8,15 +8,17 @@
 //!   joins answer `CONFERENCE_ENDED`.
 //!
 //! Repeating activate or end is harmless and broadcasts nothing new.
+//!
+//! The routes of [`crate::http`] call these, as the socket layer calls [`crate::flows`].
 
 use lcr_protocol::admin::{ConferenceSpec, ConferenceState};
 use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::server::ConferenceStatusChanged;
 use lcr_protocol::{ConferenceStatus, now_millis};
 
-use super::close::close_open_run;
 use crate::catalog::ConferenceRecord;
-use crate::node::Node;
+use crate::closing::close_open_run;
+use crate::node::{LookupError, Node};
 
 /// Why a Control API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,17 @@ impl From<crate::catalog::CatalogError> for AdminError {
             crate::catalog::CatalogError::Backend(_) => AdminError::Unavailable(e.to_string()),
         }
     }
+}
+
+/// The conference lookup failed although the catalog knows the conference: 503, logged as a
+/// flow logs a failed store or catalog call.
+fn unavailable(e: LookupError) -> AdminError {
+    match &e {
+        LookupError::Store(cause) => tracing::error!(error = %cause, "store call failed"),
+        LookupError::Catalog(cause) => tracing::error!(error = %cause, "catalog call failed"),
+        LookupError::NotFound(_) => {}
+    }
+    AdminError::Unavailable(e.to_string())
 }
 
 fn state(cid: &str, record: &ConferenceRecord, status: ConferenceStatus) -> ConferenceState {
@@ -90,7 +103,7 @@ async fn existing(node: &Node, cid: &str) -> Result<ConferenceRecord, AdminError
         .ok_or_else(|| AdminError::NotFound(cid.to_owned()))?;
     node.conference(cid)
         .await
-        .map_err(|e| AdminError::Unavailable(e.message))
+        .map_err(unavailable)
         .map(|live| ConferenceRecord {
             status: live.status,
             ..record
