@@ -115,7 +115,7 @@ fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError>
     let cluster = |e: fred::error::Error| ServerError::Cluster(e.to_string());
     let mut config = fred::prelude::Config::from_url(url).map_err(cluster)?;
     config.version = fred::types::RespVersion::RESP3;
-    crate::store::redis::client_builder(config)
+    crate::store::redis::connect::client_builder(config)
         .with_performance_config(|p| {
             p.default_command_timeout = Duration::from_secs(5);
             // Pub/sub messages wait here for the adapter's task; fred's default (32) drops
