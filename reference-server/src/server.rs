@@ -40,8 +40,8 @@ use crate::store::{RuntimeStore, StoreError};
 /// What [`start`] takes, defined with the command line that builds it.
 pub use crate::config::{MongoConfig, ServerConfig, StoreConfig};
 
-/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): about
-/// 50 s of a host's `audience:joined` during a 1,250-joins-a-second ramp.
+/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): deep
+/// enough for a host's `audience:joined` through a fast join ramp (see docs/benchmarks.md).
 const SOCKET_QUEUE: usize = 1 << 16;
 
 /// The server could not start.
@@ -118,8 +118,8 @@ fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError>
     crate::store::redis::connect::client_builder(config)
         .with_performance_config(|p| {
             p.default_command_timeout = Duration::from_secs(5);
-            // Pub/sub messages wait here for the adapter's task; fred's default (32) drops
-            // cross-node broadcasts ("lagged") under a burst.
+            // Pub/sub messages wait here for the adapter's task, so a burst of cross-node
+            // broadcasts waits rather than being dropped ("lagged", see docs/benchmarks.md).
             p.broadcast_channel_capacity = 1 << 16;
         })
         .build_subscriber_client()
@@ -175,9 +175,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
-        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join:
-        // a 100k-voter ramp on a loaded node queued more than 4096 of them, and engine.io closes
-        // a socket whose heartbeat ping finds the queue full.
+        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join,
+        // and engine.io closes a socket whose heartbeat ping finds the queue full (see
+        // docs/benchmarks.md).
         .max_buffer_size(SOCKET_QUEUE)
         .ping_interval(config.ping.0)
         .ping_timeout(config.ping.1);
@@ -214,8 +214,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             let adapter = clock
                 .run(RedisAdapterCtr::new_with_fred_config(
                     client.clone(),
-                    // A deep buffer: a burst of cross-node broadcasts (100k joins) must wait,
-                    // not be dropped (the driver drops what does not fit).
+                    // A deep buffer: a burst of cross-node broadcasts must wait, not be dropped
+                    // (the driver drops what does not fit; see docs/benchmarks.md).
                     RedisAdapterConfig::new()
                         .with_prefix("lcr-socket.io")
                         .with_stream_buffer(1 << 16),
@@ -228,8 +228,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 .build_layer();
             let node = assemble(Arc::new(io.clone()));
             // The adapter's stream of the other nodes' broadcasts is read on the clock thread
-            // too, so their fan-out (every timer tick, 17,000 sockets a node) wakes the
-            // sockets' writers from outside the main runtime: see `crate::clock`.
+            // too, so their fan-out wakes the sockets' writers from outside the main runtime:
+            // see `crate::clock` and docs/benchmarks.md.
             clock
                 .run(crate::socket::register(&io, node.clone(), secret))
                 .await

@@ -7,9 +7,9 @@
 //!
 //! A second trap of the same kind: socketioxide sends the CONNECT ack *before* it marks the socket
 //! connected, and `emit` refuses to send to a socket not marked connected. A fast client's first
-//! event can be handled inside that window, and its answer was lost (seen in tests: the sender
-//! was in the room, but `conference:joined` never reached it). The per-socket task therefore
-//! waits for the mark before it handles anything.
+//! event can be handled inside that window, and its answer would be lost (see
+//! docs/benchmarks.md). The per-socket task therefore waits for the mark before it handles
+//! anything.
 //!
 //! Handlers are synchronous: socketioxide calls them in arrival order, and each one only checks
 //! the rate limit (D24) and puts the event on the socket's queue. One task per socket takes

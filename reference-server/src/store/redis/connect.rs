@@ -50,10 +50,9 @@ impl RedisStore {
     /// As [`RedisStore::connect`], with every connection (the pool, and the control connection
     /// for timer leases, timer checks and open runs) served by the clock thread's runtime when
     /// `clock` is given: a reply from Redis is read at once, not behind the sockets' work on a
-    /// loaded node, so leases and timer checks keep time. The pool is there too: on the
-    /// sockets' thread its replies went ahead of the room fan-out's writers, which then waited
-    /// longer (at 100k voters over six nodes, `question:closed` reached its p99 voter after 18 s
-    /// instead of 7.5–9.2 s).
+    /// loaded node, so leases and timer checks keep time. The pool is there too, so its replies
+    /// do not go ahead of the room fan-out's writers on the sockets' thread (see
+    /// docs/benchmarks.md).
     pub async fn connect_on_clock(
         url: &str,
         size: usize,
