@@ -1,27 +1,26 @@
 //! The clock thread: a node's time-critical work on a thread and a tokio runtime of its own.
 //!
-//! A node serving 17,000 sockets has that many tasks on its main runtime; under load a task
-//! woken by a timer waits behind all of them, so a countdown tick (D16) could come seconds late
-//! and a lease renewal could lapse. The clock thread runs what must keep time:
-//! - each live question's countdown, ticker and lease renewals ([`crate::flows::live`]);
+//! A node has a task per socket on its main runtime; under load a task woken by a timer waits
+//! behind all of them, so a countdown tick (D16) could come seconds late and a lease renewal
+//! could lapse. The clock thread runs what must keep time:
+//! - each live question's countdown, ticker and lease renewals ([`crate::countdown`]);
 //! - the periodic task (audience counts, D11; the watch for orphaned runs, D16);
 //! - the Redis connections those use and the Socket.IO Redis adapter's connection, so a
 //!   timer check, a lease renewal or the publish of a tick to the other nodes is read and
 //!   written here, not behind the sockets;
 //! - the adapter's stream of the other nodes' broadcasts. With what the countdown and the
 //!   periodic task send (ticks, `vote:result`, the close and the final result;
-//!   `audience:count`), every room fan-out during a question is then done here. A flow's own broadcast (`question:live` on
-//!   the pushing node, `audience:joined` to the host) is fanned out where the flow runs.
+//!   `audience:count`), every room fan-out during a question is then done here. A flow's own
+//!   broadcast (`question:live` on the pushing node, `audience:joined` to the host) is fanned
+//!   out where the flow runs.
 //!
 //! The operating system schedules the thread on its own: mostly asleep, it runs promptly when a
 //! timer fires. What it broadcasts is handed to the sockets' queues, which the main runtime
 //! drains. A writer woken from here waits in the main runtime's remote queue, which a
 //! current-thread runtime serves after the tasks it woke itself (a socket's read, a flow),
-//! and at least every 31st poll. So inputs come first: a vote read during a tick's fan-out to
-//! 17,000 sockets goes to Redis at once, not after those writes. With the fan-out done on the
-//! main runtime instead, a vote waited behind it twice before reaching Redis (its read, then
-//! its flow): at 100,000 voters over six nodes on two cores, 0.9 s on average in the second wait
-//! alone on a busy node.
+//! and at least every 31st poll. So inputs come first: a vote read during a tick's fan-out goes
+//! to Redis at once, not after those writes as it would if the main runtime did the fan-out
+//! (see docs/benchmarks.md).
 
 use std::future::Future;
 use std::sync::Arc;

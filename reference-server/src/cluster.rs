@@ -8,14 +8,14 @@
 //! node it is a direct call. It may reach a node before or after the broadcasts: forgetting
 //! leaves the rooms alone, and a vote in between is refused by the store, which knows the
 //! conference ended.
+//!
+//! This file sends ([`ClusterBus`], held by the node's shared state); [`listener`] receives and
+//! applies what the other nodes send.
 
-use std::sync::Arc;
+pub mod listener;
 
-use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use serde::{Deserialize, Serialize};
-
-use crate::runtime::Runtime;
 
 /// The Redis pub/sub channel of cluster messages.
 pub const CHANNEL: &str = "lcr:cluster";
@@ -57,38 +57,4 @@ impl ClusterBus {
                 "other nodes not told that the conference ended");
         }
     }
-}
-
-/// Subscribes to [`CHANNEL`] with `client` and applies every other node's message to `rt`
-/// until the client closes. Resubscribes by itself after a reconnection.
-pub async fn listen(client: SubscriberClient, rt: Arc<Runtime>) -> Result<(), Error> {
-    let mut rx = client.message_rx();
-    client.init().await?;
-    client.subscribe(CHANNEL).await?;
-    let _resubscribe = client.manage_subscriptions();
-    tokio::spawn(async move {
-        loop {
-            let message = match rx.recv().await {
-                Ok(message) => message,
-                // A burst of pub/sub traffic outran this task: the messages lost cannot be
-                // read again, but listening goes on (returning here would stop it for good).
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(lost = n, "cluster messages lost: the listener lagged");
-                    continue;
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            };
-            let Some(text) = message.value.as_string() else {
-                continue;
-            };
-            match serde_json::from_str::<ClusterMessage>(&text) {
-                Ok(m) if m.node != rt.settings.node_id => {
-                    rt.conference_ended_here(&m.conference_ended).await;
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "unreadable cluster message"),
-            }
-        }
-    });
-    Ok(())
 }

@@ -1,13 +1,12 @@
-//! The command line (clap, with environment fallbacks) and the two required secrets.
+//! How a server is configured: the command line (clap, with environment fallbacks) and the two
+//! required secrets, the [`ServerConfig`] they make for [`crate::server::start`], and the
+//! [`Settings`] (tunables) of a node.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-
-use crate::runtime::Settings;
-use crate::server::{ServerConfig, StoreConfig};
 
 /// Reference Live Conference Runtime server: Socket.IO v5 and the Control API on one port.
 ///
@@ -134,11 +133,147 @@ impl Cli {
             jwt_secret,
             admin_token,
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
-            mongo: self.mongo_url.map(|url| crate::server::MongoConfig {
+            mongo: self.mongo_url.map(|url| MongoConfig {
                 url,
                 database: self.mongo_db,
             }),
             cors_origins: self.cors_origins,
         })
+    }
+}
+
+/// Tunables of a node (all have the decisions' defaults).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// D20: at most one `vote:result` per question per interval (default 100 ms).
+    pub result_interval: Duration,
+    /// D11: at most one change-driven `audience:count` per conference per interval (1 s).
+    pub count_interval: Duration,
+    /// D11: periodic `audience:count` while the conference has members (5 s).
+    pub count_period: Duration,
+    /// D24: events per socket per window (100).
+    pub rate_limit_events: u32,
+    /// D24: the window (60 s).
+    pub rate_limit_window: Duration,
+    /// This node's name in logs, metrics and timer leases (unique per node, D25).
+    pub node_id: String,
+    /// How long a node's hold on a countdown lasts unless renewed (D16: another node takes over
+    /// within this after the node dies). Renewed every third of it.
+    pub timer_lease: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            result_interval: Duration::from_millis(100),
+            count_interval: Duration::from_secs(1),
+            count_period: Duration::from_secs(5),
+            rate_limit_events: 100,
+            rate_limit_window: Duration::from_secs(60),
+            node_id: "node-1".into(),
+            timer_lease: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// Which runtime store to use.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// In process, one node (the embedded default).
+    Memory,
+    /// Redis 7 at `url`, with a pool of `pool_size` connections.
+    Redis {
+        /// `redis://host:port[/db]`.
+        url: String,
+        /// Connections in the pool.
+        pool_size: usize,
+    },
+}
+
+/// Everything [`start`](crate::server::start) needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// Runtime store.
+    pub store: StoreConfig,
+    /// JSON Lines file for final results (D23, no MongoDB).
+    pub results_file: PathBuf,
+    /// The node's tunables.
+    pub settings: Settings,
+    /// HS256 secret of the handshake tokens (D2).
+    pub jwt_secret: String,
+    /// Bearer token of the Control API (D8).
+    pub admin_token: String,
+    /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
+    pub ping: (Duration, Duration),
+    /// MongoDB for the catalog and final results (D23); `None`: the catalog lives in Redis
+    /// (or in process) and results go to [`ServerConfig::results_file`].
+    pub mongo: Option<MongoConfig>,
+    /// Origins CORS allows (`*` for any).
+    pub cors_origins: Vec<String>,
+}
+
+/// Where MongoDB is.
+#[derive(Debug, Clone)]
+pub struct MongoConfig {
+    /// `mongodb://host:port[/?options]`.
+    pub url: String,
+    /// The database holding `conferences`, `conferencequestions`, `conferencequestionanalytics`.
+    pub database: String,
+}
+
+impl ServerConfig {
+    /// In-memory store, a free port on 127.0.0.1, results in a temporary file.
+    pub fn embedded(jwt_secret: &str, admin_token: &str) -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: StoreConfig::Memory,
+            results_file: std::env::temp_dir()
+                .join(format!("lcr-results-{}.jsonl", std::process::id())),
+            settings: Settings::default(),
+            jwt_secret: jwt_secret.to_owned(),
+            admin_token: admin_token.to_owned(),
+            ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            mongo: None,
+            cors_origins: vec!["*".into()],
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The same configuration on Redis at `url` (pool of 8), or unchanged for `None`.
+    ///
+    /// ```
+    /// use reference_server::{ServerConfig, StoreConfig};
+    /// let c = ServerConfig::embedded("s", "a").on_redis(Some("redis://127.0.0.1:6379"));
+    /// assert!(matches!(c.store, StoreConfig::Redis { .. }));
+    /// ```
+    pub fn on_redis(mut self, url: Option<&str>) -> Self {
+        if let Some(url) = url {
+            self.store = StoreConfig::Redis {
+                url: url.to_owned(),
+                pool_size: 8,
+            };
+        }
+        self
+    }
+
+    /// The same configuration with MongoDB at `url` (database `livepoll`), or unchanged for
+    /// `None`.
+    ///
+    /// ```
+    /// use reference_server::ServerConfig;
+    /// let c = ServerConfig::embedded("s", "a").on_mongo(Some("mongodb://127.0.0.1:27017"));
+    /// assert_eq!(c.mongo.unwrap().database, "livepoll");
+    /// ```
+    pub fn on_mongo(mut self, url: Option<&str>) -> Self {
+        if let Some(url) = url {
+            self.mongo = Some(MongoConfig {
+                url: url.to_owned(),
+                database: "livepoll".into(),
+            });
+        }
+        self
     }
 }

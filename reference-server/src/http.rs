@@ -28,12 +28,12 @@ use lcr_protocol::admin::{
 use lcr_protocol::ids::check_id;
 use serde_json::json;
 
-use crate::flows::conference::{self, AdminError};
-use crate::runtime::Runtime;
+use crate::control::{self, AdminError};
+use crate::node::Node;
 
 #[derive(Clone)]
 struct AdminState {
-    rt: Arc<Runtime>,
+    node: Arc<Node>,
     token: Arc<str>,
 }
 
@@ -66,9 +66,9 @@ pub fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 }
 
 /// The Control API (D8) and the probes.
-pub fn router(rt: Arc<Runtime>, admin_token: Arc<str>) -> Router {
+pub fn router(node: Arc<Node>, admin_token: Arc<str>) -> Router {
     let state = AdminState {
-        rt,
+        node,
         token: admin_token,
     };
     let admin = Router::new()
@@ -145,7 +145,7 @@ async fn put_conference(
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
     let Json(spec) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    conference::put(&state.rt, &id, spec).await.map(Json)
+    control::put(&state.node, &id, spec).await.map(Json)
 }
 
 async fn activate(
@@ -153,7 +153,7 @@ async fn activate(
     Path(id): Path<String>,
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
-    conference::activate(&state.rt, &id).await.map(Json)
+    control::activate(&state.node, &id).await.map(Json)
 }
 
 async fn end(
@@ -161,16 +161,16 @@ async fn end(
     Path(id): Path<String>,
 ) -> Result<Json<ConferenceState>, AdminError> {
     conference_id(&id)?;
-    conference::end(&state.rt, &id).await.map(Json)
+    control::end(&state.node, &id).await.map(Json)
 }
 
 /// Which process answers a probe (several nodes behind a balancer, or a port another server
 /// took): the probes' common fields, with `extra` added.
-fn probe_body(rt: &Runtime, extra: serde_json::Value) -> Json<serde_json::Value> {
+fn probe_body(node: &Node, extra: serde_json::Value) -> Json<serde_json::Value> {
     let mut body = json!({
-        "node": rt.settings.node_id,
+        "node": node.settings.node_id,
         "pid": std::process::id(),
-        "store": rt.store.kind(),
+        "store": node.store.kind(),
     });
     if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
         body.extend(extra);
@@ -179,16 +179,16 @@ fn probe_body(rt: &Runtime, extra: serde_json::Value) -> Json<serde_json::Value>
 }
 
 async fn health(State(state): State<AdminState>) -> Response {
-    probe_body(&state.rt, json!({ "status": "ok" })).into_response()
+    probe_body(&state.node, json!({ "status": "ok" })).into_response()
 }
 
 async fn ready(State(state): State<AdminState>) -> Response {
-    match state.rt.store.ping().await {
-        Ok(()) => probe_body(&state.rt, json!({ "ready": true })).into_response(),
+    match state.node.store.ping().await {
+        Ok(()) => probe_body(&state.node, json!({ "ready": true })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             probe_body(
-                &state.rt,
+                &state.node,
                 json!({ "ready": false, "message": e.to_string() }),
             ),
         )
@@ -197,10 +197,10 @@ async fn ready(State(state): State<AdminState>) -> Response {
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {
-    let rt = &state.rt;
-    let pending = rt.store.pending_results().await.map_or(0, |p| p.len());
-    let body = rt
+    let node = &state.node;
+    let pending = node.store.pending_results().await.map_or(0, |p| p.len());
+    let body = node
         .metrics
-        .render(&rt.settings.node_id, rt.running_timers(), pending);
+        .render(&node.settings.node_id, node.running_timers(), pending);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

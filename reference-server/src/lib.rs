@@ -1,29 +1,42 @@
 //! The reference Live Conference Runtime server.
 //!
-//! It implements the whole protocol (`seeds/000`) and the project's decisions D1–D24 on
+//! It implements the whole protocol (`seeds/000`) and the project's decisions D1–D25 on
 //! socketioxide and axum, with the runtime state of spec §2 in Redis ([`store::redis`]) or, by
 //! default, in process ([`store::memory`]). It is the baseline other servers are compared with.
 //!
-//! Where to read what:
-//! - [`flows`]: every spec flow, one file each, reading like the spec's steps.
-//! - [`socket`]: authentication at the handshake and the per-socket ordered event queue.
-//! - [`http`]: the Control API (D8) and probes.
-//! - [`store`]: the runtime state, its key design and its atomic Lua scripts.
-//! - [`clock`]: the thread that keeps time (countdowns, leases, cross-node publishes).
+//! Where to read what, from the edges down (a module uses only those below it):
 //! - [`server`]: assembling everything; [`server::start`] runs a server in process.
+//!   [`config`]: the command line, [`ServerConfig`] and a node's tunables.
+//! - [`socket`]: authentication at the handshake and the per-socket ordered event queue.
+//!   [`http`]: the Control API (D8) and probes.
+//! - [`flows`]: the handlers of client events, one file per spec flow, reading like its steps.
+//!   [`control`]: the Control API's flows (create, activate, end).
+//! - [`countdown`]: each live question's countdown, results and timeout close (§4.2, §6.1,
+//!   D16, D20). [`closing`]: the close of a run (§4.3, §6.2). [`audience`]: `audience:count`
+//!   (§7.4, D11). [`cluster`]: what nodes tell each other (D25).
+//! - [`node`]: the shared state of one server node.
+//! - [`store`]: the runtime state, its key design and its atomic Lua scripts. [`catalog`]:
+//!   conferences and questions. [`results`]: final results on their way out (D23). [`rooms`],
+//!   [`metrics`], [`coalesce`], [`session`], [`auth`], [`mongo`].
+//! - [`clock`]: the thread that keeps time (countdowns, leases, cross-node publishes).
 
+pub mod audience;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+pub mod closing;
 pub mod cluster;
+pub mod coalesce;
 pub mod config;
+pub mod control;
+pub mod countdown;
 pub mod flows;
 pub mod http;
 pub mod metrics;
 pub mod mongo;
+pub mod node;
 pub mod results;
 pub mod rooms;
-pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod socket;

@@ -13,7 +13,6 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,117 +31,18 @@ use crate::clock::Clock;
 use crate::cluster::ClusterBus;
 use crate::metrics::Metrics;
 use crate::mongo::{MongoDb, MongoError};
+use crate::node::Node;
 use crate::results::{JsonlSink, MongoSink, Persister, ResultSink};
-use crate::runtime::{Runtime, Settings};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{RuntimeStore, StoreError};
 
-/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): about
-/// 50 s of a host's `audience:joined` during a 1,250-joins-a-second ramp.
+/// What [`start`] takes, defined with the command line that builds it.
+pub use crate::config::{MongoConfig, ServerConfig, StoreConfig};
+
+/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): deep
+/// enough for a host's `audience:joined` through a fast join ramp (see docs/benchmarks.md).
 const SOCKET_QUEUE: usize = 1 << 16;
-
-/// Which runtime store to use.
-#[derive(Debug, Clone)]
-pub enum StoreConfig {
-    /// In process, one node (the embedded default).
-    Memory,
-    /// Redis 7 at `url`, with a pool of `pool_size` connections.
-    Redis {
-        /// `redis://host:port[/db]`.
-        url: String,
-        /// Connections in the pool.
-        pool_size: usize,
-    },
-}
-
-/// Everything [`start`] needs.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Address to listen on (port 0 picks a free one).
-    pub bind: SocketAddr,
-    /// Runtime store.
-    pub store: StoreConfig,
-    /// JSON Lines file for final results (D23, no MongoDB).
-    pub results_file: PathBuf,
-    /// Runtime tunables.
-    pub settings: Settings,
-    /// HS256 secret of the handshake tokens (D2).
-    pub jwt_secret: String,
-    /// Bearer token of the Control API (D8).
-    pub admin_token: String,
-    /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
-    pub ping: (Duration, Duration),
-    /// MongoDB for the catalog and final results (D23); `None`: the catalog lives in Redis
-    /// (or in process) and results go to [`ServerConfig::results_file`].
-    pub mongo: Option<MongoConfig>,
-    /// Origins CORS allows (`*` for any).
-    pub cors_origins: Vec<String>,
-}
-
-/// Where MongoDB is.
-#[derive(Debug, Clone)]
-pub struct MongoConfig {
-    /// `mongodb://host:port[/?options]`.
-    pub url: String,
-    /// The database holding `conferences`, `conferencequestions`, `conferencequestionanalytics`.
-    pub database: String,
-}
-
-impl ServerConfig {
-    /// In-memory store, a free port on 127.0.0.1, results in a temporary file.
-    pub fn embedded(jwt_secret: &str, admin_token: &str) -> Self {
-        ServerConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store: StoreConfig::Memory,
-            results_file: std::env::temp_dir()
-                .join(format!("lcr-results-{}.jsonl", std::process::id())),
-            settings: Settings::default(),
-            jwt_secret: jwt_secret.to_owned(),
-            admin_token: admin_token.to_owned(),
-            ping: (Duration::from_secs(25), Duration::from_secs(20)),
-            mongo: None,
-            cors_origins: vec!["*".into()],
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The same configuration on Redis at `url` (pool of 8), or unchanged for `None`.
-    ///
-    /// ```
-    /// use reference_server::{ServerConfig, StoreConfig};
-    /// let c = ServerConfig::embedded("s", "a").on_redis(Some("redis://127.0.0.1:6379"));
-    /// assert!(matches!(c.store, StoreConfig::Redis { .. }));
-    /// ```
-    pub fn on_redis(mut self, url: Option<&str>) -> Self {
-        if let Some(url) = url {
-            self.store = StoreConfig::Redis {
-                url: url.to_owned(),
-                pool_size: 8,
-            };
-        }
-        self
-    }
-
-    /// The same configuration with MongoDB at `url` (database `livepoll`), or unchanged for
-    /// `None`.
-    ///
-    /// ```
-    /// use reference_server::ServerConfig;
-    /// let c = ServerConfig::embedded("s", "a").on_mongo(Some("mongodb://127.0.0.1:27017"));
-    /// assert_eq!(c.mongo.unwrap().database, "livepoll");
-    /// ```
-    pub fn on_mongo(mut self, url: Option<&str>) -> Self {
-        if let Some(url) = url {
-            self.mongo = Some(MongoConfig {
-                url: url.to_owned(),
-                database: "livepoll".into(),
-            });
-        }
-        self
-    }
-}
 
 /// The server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -176,8 +76,8 @@ pub enum ServerError {
 pub struct RunningServer {
     /// Where it listens.
     pub local_addr: SocketAddr,
-    /// Its runtime (stores, settings).
-    pub runtime: Arc<Runtime>,
+    /// Its node (stores, settings).
+    pub node: Arc<Node>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -215,11 +115,11 @@ fn subscriber(url: &str) -> Result<fred::clients::SubscriberClient, ServerError>
     let cluster = |e: fred::error::Error| ServerError::Cluster(e.to_string());
     let mut config = fred::prelude::Config::from_url(url).map_err(cluster)?;
     config.version = fred::types::RespVersion::RESP3;
-    crate::store::redis::client_builder(config)
+    crate::store::redis::connect::client_builder(config)
         .with_performance_config(|p| {
             p.default_command_timeout = Duration::from_secs(5);
-            // Pub/sub messages wait here for the adapter's task; fred's default (32) drops
-            // cross-node broadcasts ("lagged") under a burst.
+            // Pub/sub messages wait here for the adapter's task, so a burst of cross-node
+            // broadcasts waits rather than being dropped ("lagged", see docs/benchmarks.md).
             p.broadcast_channel_capacity = 1 << 16;
         })
         .build_subscriber_client()
@@ -275,14 +175,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
-        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join:
-        // a 100k-voter ramp on a loaded node queued more than 4096 of them, and engine.io closes
-        // a socket whose heartbeat ping finds the queue full.
+        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join,
+        // and engine.io closes a socket whose heartbeat ping finds the queue full (see
+        // docs/benchmarks.md).
         .max_buffer_size(SOCKET_QUEUE)
         .ping_interval(config.ping.0)
         .ping_timeout(config.ping.1);
     let assemble = |rooms: Arc<dyn crate::rooms::Rooms>| {
-        Runtime::new(
+        Node::new(
             config.settings.clone(),
             store.clone(),
             catalog.clone(),
@@ -296,15 +196,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let secret: Arc<str> = config.jwt_secret.as_str().into();
     let admin: Arc<str> = config.admin_token.as_str().into();
     let cors = crate::http::cors(&config.cors_origins);
-    let (runtime, app, close_io): (Arc<Runtime>, axum::Router, Closer) = match &redis {
+    let (node, app, close_io): (Arc<Node>, axum::Router, Closer) = match &redis {
         None => {
             let (layer, io) = builder.with_adapter::<LocalAdapter>(()).build_layer();
-            let runtime = assemble(Arc::new(io.clone()));
-            crate::socket::register(&io, runtime.clone(), secret);
-            let app = crate::http::router(runtime.clone(), admin)
+            let node = assemble(Arc::new(io.clone()));
+            crate::socket::register(&io, node.clone(), secret);
+            let app = crate::http::router(node.clone(), admin)
                 .layer(layer)
                 .layer(cors);
-            (runtime, app, Box::pin(async move { io.close().await }))
+            (node, app, Box::pin(async move { io.close().await }))
         }
         Some((url, _)) => {
             let cluster_err = |e: &dyn std::fmt::Display| ServerError::Cluster(e.to_string());
@@ -314,8 +214,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             let adapter = clock
                 .run(RedisAdapterCtr::new_with_fred_config(
                     client.clone(),
-                    // A deep buffer: a burst of cross-node broadcasts (100k joins) must wait,
-                    // not be dropped (the driver drops what does not fit).
+                    // A deep buffer: a burst of cross-node broadcasts must wait, not be dropped
+                    // (the driver drops what does not fit; see docs/benchmarks.md).
                     RedisAdapterConfig::new()
                         .with_prefix("lcr-socket.io")
                         .with_stream_buffer(1 << 16),
@@ -326,12 +226,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             let (layer, io) = builder
                 .with_adapter::<FredAdapter<_>>(adapter)
                 .build_layer();
-            let runtime = assemble(Arc::new(io.clone()));
+            let node = assemble(Arc::new(io.clone()));
             // The adapter's stream of the other nodes' broadcasts is read on the clock thread
-            // too, so their fan-out (every timer tick, 17,000 sockets a node) wakes the
-            // sockets' writers from outside the main runtime: see `crate::clock`.
+            // too, so their fan-out wakes the sockets' writers from outside the main runtime:
+            // see `crate::clock` and docs/benchmarks.md.
             clock
-                .run(crate::socket::register(&io, runtime.clone(), secret))
+                .run(crate::socket::register(&io, node.clone(), secret))
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
@@ -339,14 +239,17 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             // they exist: with none, fred would send an empty SUBSCRIBE).
             let _resubscribe = client.manage_subscriptions();
             clock
-                .run(crate::cluster::listen(subscriber(url)?, runtime.clone()))
+                .run(crate::cluster::listener::listen(
+                    subscriber(url)?,
+                    node.clone(),
+                ))
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
-            let app = crate::http::router(runtime.clone(), admin)
+            let app = crate::http::router(node.clone(), admin)
                 .layer(layer)
                 .layer(cors);
-            (runtime, app, Box::pin(async move { io.close().await }))
+            (node, app, Box::pin(async move { io.close().await }))
         }
     };
 
@@ -369,7 +272,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let persist_task = tokio::spawn(persister.clone().run(until_stopped(stopped.clone())));
     let ticker = {
-        let rt = runtime.clone();
+        let node = node.clone();
         let stop = until_stopped(stopped.clone());
         clock.spawn(async move {
             tokio::pin!(stop);
@@ -378,9 +281,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 tokio::select! {
                     _ = &mut stop => break,
                     _ = every.tick() => {
-                        rt.counts.tick(&rt).await;
-                        if rt.store.shared() {
-                            crate::flows::live::watch_open_runs(&rt).await;
+                        crate::audience::tick(&node).await;
+                        if node.store.shared() {
+                            crate::countdown::takeover::watch_open_runs(&node).await;
                         }
                     }
                 }
@@ -389,19 +292,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let sockets_lag = tokio::spawn(crate::clock::watch_lag(
         "sockets",
-        runtime.metrics.sockets_lag.clone(),
+        node.metrics.sockets_lag.clone(),
     ));
     clock.spawn(crate::clock::watch_lag(
         "clock",
-        runtime.metrics.clock_lag.clone(),
+        node.metrics.clock_lag.clone(),
     ));
-    let rt = runtime.clone();
     let shutdown = {
+        let node = node.clone();
         let stop = until_stopped(stopped);
         async move {
             stop.await;
             tracing::info!("shutting down: closing sockets and timers");
-            rt.stop_timers().await;
+            crate::countdown::stop_all(&node).await;
             // Closing unsubscribes the adapter from Redis: bounded, Redis may be gone.
             if tokio::time::timeout(Duration::from_secs(10), close_io)
                 .await
@@ -424,7 +327,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     });
     Ok(RunningServer {
         local_addr,
-        runtime,
+        node,
         stop,
         task,
     })

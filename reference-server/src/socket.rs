@@ -7,9 +7,9 @@
 //!
 //! A second trap of the same kind: socketioxide sends the CONNECT ack *before* it marks the socket
 //! connected, and `emit` refuses to send to a socket not marked connected. A fast client's first
-//! event can be handled inside that window, and its answer was lost (seen in tests: the sender
-//! was in the room, but `conference:joined` never reached it). The per-socket task therefore
-//! waits for the mark before it handles anything.
+//! event can be handled inside that window, and its answer would be lost (see
+//! docs/benchmarks.md). The per-socket task therefore waits for the mark before it handles
+//! anything.
 //!
 //! Handlers are synchronous: socketioxide calls them in arrival order, and each one only checks
 //! the rate limit (D24) and puts the event on the socket's queue. One task per socket takes
@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::{self, AuthError};
 use crate::flows::{self, Caller, FlowError, Outbox};
-use crate::runtime::Runtime;
+use crate::node::Node;
 use crate::session::{RateLimiter, Session};
 
 /// What the per-socket task is asked to do, in arrival order.
@@ -49,40 +49,43 @@ enum Job {
 /// With a remote adapter the returned future subscribes it to the other nodes; await it.
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
     io: &SocketIo<A>,
-    rt: Arc<Runtime>,
+    node: Arc<Node>,
     jwt_secret: Arc<str>,
 ) -> A::InitRes {
     let middleware = move |s: SocketRef<A>, TryData(auth): TryData<Value>| {
-        let rt = rt.clone();
+        let node = node.clone();
         let secret = jwt_secret.clone();
-        async move { authenticate(rt, &secret, s, auth.ok()) }
+        async move { authenticate(node, &secret, s, auth.ok()) }
     };
     io.ns("/", (async |_: SocketRef<A>| {}).with(middleware))
 }
 
 fn authenticate<A: Adapter>(
-    rt: Arc<Runtime>,
+    node: Arc<Node>,
     secret: &str,
     s: SocketRef<A>,
     auth_payload: Option<Value>,
 ) -> Result<(), AuthError> {
     let identity = auth::identify(secret, auth_payload.as_ref(), &s.req_parts().headers)
-        .inspect_err(|_| rt.metrics.refused())?;
-    rt.metrics.connected();
+        .inspect_err(|_| node.metrics.refused())?;
+    node.metrics.connected();
     let session = Arc::new(Session::new(
         identity.user_id,
         s.id.to_string(),
-        RateLimiter::new(rt.settings.rate_limit_events, rt.settings.rate_limit_window),
+        RateLimiter::new(
+            node.settings.rate_limit_events,
+            node.settings.rate_limit_window,
+        ),
     ));
     s.extensions.insert(session.clone());
     let (jobs, queue) = mpsc::unbounded_channel();
     for name in event::CLIENT_EVENTS {
-        let (jobs, session, rt) = (jobs.clone(), session.clone(), rt.clone());
+        let (jobs, session, node) = (jobs.clone(), session.clone(), node.clone());
         s.on(
             name,
             move |s: SocketRef<A>, TryData(data): TryData<Value>| {
                 enqueue(
-                    &rt,
+                    &node,
                     &s,
                     &session,
                     &jobs,
@@ -94,9 +97,9 @@ fn authenticate<A: Adapter>(
         );
     }
     {
-        let (jobs, session, rt) = (jobs.clone(), session.clone(), rt.clone());
+        let (jobs, session, node) = (jobs.clone(), session.clone(), node.clone());
         s.on_fallback(move |s: SocketRef<A>, Event(name): Event| {
-            enqueue(&rt, &s, &session, &jobs, "unknown", Job::Unknown(name));
+            enqueue(&node, &s, &session, &jobs, "unknown", Job::Unknown(name));
             std::future::ready(())
         });
     }
@@ -104,12 +107,12 @@ fn authenticate<A: Adapter>(
         let _ = jobs.send(Job::Disconnect);
         std::future::ready(())
     });
-    tokio::spawn(serve_socket(rt, s, session, queue));
+    tokio::spawn(serve_socket(node, s, session, queue));
     Ok(())
 }
 
 fn enqueue<A: Adapter>(
-    rt: &Runtime,
+    node: &Node,
     s: &SocketRef<A>,
     session: &Session,
     jobs: &mpsc::UnboundedSender<Job>,
@@ -121,7 +124,7 @@ fn enqueue<A: Adapter>(
             Job::Event(_, data, _) => context_ids(data),
             _ => (None, None),
         };
-        rt.metrics.error(ErrorCode::RateLimited);
+        node.metrics.error(ErrorCode::RateLimited);
         send_error(
             s,
             name,
@@ -137,7 +140,7 @@ fn enqueue<A: Adapter>(
 }
 
 async fn serve_socket<A: Adapter>(
-    rt: Arc<Runtime>,
+    node: Arc<Node>,
     s: SocketRef<A>,
     session: Arc<Session>,
     mut queue: mpsc::UnboundedReceiver<Job>,
@@ -148,24 +151,24 @@ async fn serve_socket<A: Adapter>(
         let _ = s.clone().disconnect();
         // It handled nothing, so it joined nothing: only the connection count to undo (the
         // queue, and any disconnect job in it, goes with this task).
-        rt.metrics.disconnected();
+        node.metrics.disconnected();
         return;
     }
     while let Some(job) = queue.recv().await {
         match job {
             Job::Event(name, data, read_at) => {
-                rt.metrics.event_queue.record(read_at.elapsed());
+                node.metrics.event_queue.record(read_at.elapsed());
                 let caller = Caller {
                     session: &session,
                     out: &s,
                 };
-                if let Err(e) = dispatch(&rt, &caller, name, &data).await {
-                    rt.metrics.error(e.code);
+                if let Err(e) = dispatch(&node, &caller, name, &data).await {
+                    node.metrics.error(e.code);
                     send_error(&s, name, context_ids(&data), &e);
                 }
             }
             Job::Unknown(name) => {
-                rt.metrics.error(ErrorCode::InvalidPayload);
+                node.metrics.error(ErrorCode::InvalidPayload);
                 send_error(
                     &s,
                     &name,
@@ -174,8 +177,8 @@ async fn serve_socket<A: Adapter>(
                 );
             }
             Job::Disconnect => {
-                rt.metrics.disconnected();
-                flows::leave::disconnect(&rt, &session).await;
+                node.metrics.disconnected();
+                flows::leave::disconnect(&node, &session).await;
                 break;
             }
         }
@@ -194,18 +197,18 @@ async fn wait_until_connected<A: Adapter>(s: &SocketRef<A>) -> bool {
 }
 
 async fn dispatch(
-    rt: &Runtime,
+    node: &Node,
     caller: &Caller<'_>,
     name: &'static str,
     data: &Value,
 ) -> Result<(), FlowError> {
     match name {
-        event::CONFERENCE_JOIN => flows::join::join(rt, caller, parse(data)?).await,
-        event::CONFERENCE_LEAVE => flows::leave::leave(rt, caller, parse(data)?).await,
-        event::QUESTION_PUSH_LIVE => flows::push::push_live(rt, caller, parse(data)?).await,
-        event::QUESTION_CLOSE => flows::close::close(rt, caller, parse(data)?).await,
+        event::CONFERENCE_JOIN => flows::join::join(node, caller, parse(data)?).await,
+        event::CONFERENCE_LEAVE => flows::leave::leave(node, caller, parse(data)?).await,
+        event::QUESTION_PUSH_LIVE => flows::push::push_live(node, caller, parse(data)?).await,
+        event::QUESTION_CLOSE => flows::close::close(node, caller, parse(data)?).await,
         event::VOTE_SUBMIT => {
-            flows::vote::submit(rt, caller, parse::<client::VoteSubmit>(data)?).await
+            flows::vote::submit(node, caller, parse::<client::VoteSubmit>(data)?).await
         }
         other => Err(FlowError::new(
             ErrorCode::InvalidPayload,

@@ -1,31 +1,27 @@
-//! Spec §4.3 (close) and §6.2 (final results).
+//! Spec §4.3 (close) and §6.2 (final results): the host's manual close (D17).
 //!
-//! Manual close (D17): the sender must be the host (`UNAUTHORIZED`) and name the live question
-//! (`QUESTION_NOT_LIVE`). Timeout close comes from [`super::live`], replacement from
-//! [`super::push`] (D14), conference end from [`super::conference`]. All go through
-//! [`close_run`]:
+//! - The sender must be the host (`UNAUTHORIZED`) and name the live question
+//!   (`QUESTION_NOT_LIVE`, also when somebody closed it first).
+//! - The run closes through its countdown when this node runs it, so the countdown's
+//!   broadcasts stay in order ([`crate::closing::close_live`]).
 //!
-//! 1–3. One atomic store step decides whether the run is still open, freezes its counts into a
-//!      pending result and deletes the live question and timer keys. A vote is either inside
-//!      the frozen counts or rejected `question_closed` (D19).
-//! 4. `question:closed` to the conference room,
-//! 5. then `vote:final_result` with `correctOption` revealed and percentages (D21).
-//! 6–8. The persister writes the result (D23); the vote keys are deleted once it is confirmed.
+//! The close itself, steps 1–8 (counts frozen, D19; `question:closed`, then
+//! `vote:final_result` with `correctOption` revealed, D21; the result persisted, D23), is
+//! [`crate::closing`]'s, shared with the timeout close ([`crate::countdown`]), the replacement
+//! by a push (D14, [`super::push`]) and the conference end ([`crate::control`]).
 
 use lcr_protocol::client::QuestionClose;
-use lcr_protocol::event::{self, conference_room};
-use lcr_protocol::server::QuestionClosed;
-use lcr_protocol::{CloseReason, ErrorCode, now_millis};
+use lcr_protocol::{CloseReason, ErrorCode};
 
 use super::{Caller, FlowError};
-use crate::runtime::Runtime;
-use crate::store::{FinalRecord, LiveRun, StoreError};
+use crate::closing::close_live;
+use crate::node::Node;
 
 /// Handles `question:close`.
-pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Result<(), FlowError> {
+pub async fn close(node: &Node, caller: &Caller<'_>, req: QuestionClose) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
     let qid = req.question_id.as_str();
-    let conference = rt.conference(cid).await?;
+    let conference = node.conference(cid).await?;
     if conference.host_user_id != caller.user_id() {
         return Err(FlowError::new(
             ErrorCode::Unauthorized,
@@ -38,83 +34,14 @@ pub async fn close(rt: &Runtime, caller: &Caller<'_>, req: QuestionClose) -> Res
             format!("question {qid} is not live in conference {cid}"),
         )
     };
-    let live = rt
+    let live = node
         .store
         .live_question(cid)
         .await?
         .filter(|run| run.question_id == qid)
         .ok_or_else(not_live)?;
-    close_live(rt, &live, CloseReason::Manual)
+    close_live(node, &live, CloseReason::Manual)
         .await?
         .map(|_| ())
         .ok_or_else(not_live)
-}
-
-/// Closes whatever run of the conference is still open (D14 replacement, conference end):
-/// the live one with reason `manual`, or one whose time ran out but whose timeout close has not
-/// happened yet (its live key is gone with its TTL, its timer task is still here) with reason
-/// `timeout`. Without the second case a push in that instant would lose the old run's result.
-pub async fn close_open_run(rt: &Runtime, cid: &str) -> Result<(), StoreError> {
-    if let Some(live) = rt.store.live_question(cid).await? {
-        close_live(rt, &live, CloseReason::Manual).await?;
-    }
-    if let Some(expired) = rt.live.current(cid) {
-        close_live(rt, &expired, CloseReason::Timeout).await?;
-    }
-    // With several nodes the expired run's countdown may be on a node that just died, before
-    // any node took it over: the open-runs registry still names it (D25).
-    if rt.store.shared()
-        && let Some(orphan) = rt
-            .store
-            .open_runs()
-            .await?
-            .into_iter()
-            .find(|r| r.conference_id == cid)
-    {
-        close_live(rt, &orphan, CloseReason::Timeout).await?;
-    }
-    Ok(())
-}
-
-/// Closes a live run: through its timer task when this node runs it (so the task's broadcasts
-/// stay in order), directly otherwise. `None` when somebody closed it first.
-pub async fn close_live(
-    rt: &Runtime,
-    run: &LiveRun,
-    reason: CloseReason,
-) -> Result<Option<FinalRecord>, StoreError> {
-    match rt.live.request_close(run, reason).await {
-        Some(answer) => answer,
-        None => close_run(rt, run, reason).await,
-    }
-}
-
-/// The close itself (steps 1–6). Called by the run's timer task or by [`close_live`].
-pub(crate) async fn close_run(
-    rt: &Runtime,
-    run: &LiveRun,
-    reason: CloseReason,
-) -> Result<Option<FinalRecord>, StoreError> {
-    let Some(record) = rt.store.close_question(run, reason, now_millis()).await? else {
-        return Ok(None);
-    };
-    let room = conference_room(&run.conference_id);
-    rt.broadcast(
-        room.clone(),
-        event::QUESTION_CLOSED,
-        &QuestionClosed {
-            conference_id: run.conference_id.clone(),
-            question_id: run.question_id.clone(),
-            reason,
-            closed_at: record.closed_at,
-        },
-    )
-    .await;
-    rt.broadcast(room, event::VOTE_FINAL_RESULT, &record.payload())
-        .await;
-    rt.persister.wake();
-    rt.metrics.question_closed();
-    tracing::info!(conference = %run.conference_id, question = %run.question_id, %reason,
-        total = record.total_responses, "question closed");
-    Ok(Some(record))
 }

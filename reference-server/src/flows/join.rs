@@ -15,13 +15,14 @@ use lcr_protocol::server::{AudiencePresence, ConferenceJoined};
 use lcr_protocol::{ConferenceStatus, ErrorCode, Role, now_millis};
 
 use super::{Caller, FlowError};
-use crate::runtime::Runtime;
+use crate::audience;
+use crate::node::Node;
 
 /// Handles `conference:join`.
-pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Result<(), FlowError> {
+pub async fn join(node: &Node, caller: &Caller<'_>, req: ConferenceJoin) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
     let uid = caller.user_id();
-    let conference = rt.conference(cid).await?;
+    let conference = node.conference(cid).await?;
     if conference.status == ConferenceStatus::Ended {
         return Err(FlowError::new(
             ErrorCode::ConferenceEnded,
@@ -33,21 +34,21 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
     // The store first: if it fails, the socket is neither counted nor in the rooms, and a
     // retried join starts clean. A socket that joined already is not counted twice.
     let presence = if caller.session.role_in(cid).is_none() {
-        let change = rt.store.add_member(cid, uid, role).await?;
+        let change = node.store.add_member(cid, uid, role).await?;
         caller.session.mark_joined(cid, role);
         let mut rooms = vec![conference_room(cid)];
         if role == Role::Host {
             rooms.push(host_room(cid));
         }
         caller.out.join_rooms(rooms);
-        rt.counts.socket_joined(cid);
+        node.audience.socket_joined(cid);
         Some(change)
     } else {
         None
     };
 
-    let live_question = match rt.store.live_question(cid).await? {
-        Some(run) => rt
+    let live_question = match node.store.live_question(cid).await? {
+        Some(run) => node
             .store
             .question_meta(&run.question_id)
             .await?
@@ -56,7 +57,7 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
     };
     let audience_count = match presence {
         Some(p) => p.audience_count,
-        None => rt.store.audience_count(cid).await?,
+        None => node.store.audience_count(cid).await?,
     };
     caller.send(
         event::CONFERENCE_JOINED,
@@ -69,9 +70,9 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
         },
     );
 
-    rt.metrics.joined();
+    node.metrics.joined();
     if let Some(p) = presence.filter(|p| p.user_changed && role == Role::Audience) {
-        rt.broadcast(
+        node.broadcast(
             host_room(cid),
             event::AUDIENCE_JOINED,
             &AudiencePresence {
@@ -82,7 +83,7 @@ pub async fn join(rt: &Runtime, caller: &Caller<'_>, req: ConferenceJoin) -> Res
             },
         )
         .await;
-        rt.counts.changed(rt, cid).await;
+        audience::changed(node, cid).await;
     }
     Ok(())
 }

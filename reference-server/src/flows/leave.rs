@@ -15,12 +15,13 @@ use lcr_protocol::server::{AudiencePresence, ConferenceLeft};
 use lcr_protocol::{Role, now_millis};
 
 use super::{Caller, FlowError};
-use crate::runtime::Runtime;
+use crate::audience;
+use crate::node::Node;
 use crate::session::Session;
 
 /// Handles `conference:leave`.
 pub async fn leave(
-    rt: &Runtime,
+    node: &Node,
     caller: &Caller<'_>,
     req: ConferenceLeave,
 ) -> Result<(), FlowError> {
@@ -28,7 +29,7 @@ pub async fn leave(
     // The store first: if it fails, the socket is still joined and the leave can be retried.
     let change = match caller.session.role_in(cid) {
         Some(role) => {
-            let count = leave_presence(rt, caller.user_id(), cid, role).await?;
+            let count = leave_presence(node, caller.user_id(), cid, role).await?;
             caller.session.forget(cid);
             caller
                 .out
@@ -44,7 +45,7 @@ pub async fn leave(
         },
     );
     if let Some((role, count)) = change {
-        announce_left(rt, caller.user_id(), cid, role, count).await;
+        announce_left(node, caller.user_id(), cid, role, count).await;
     }
     Ok(())
 }
@@ -52,13 +53,13 @@ pub async fn leave(
 /// Handles a disconnect: leaves every conference the socket had joined (spec §7.3, D12).
 /// The socket is gone, so a failing store is retried (0.2 s doubling, 5 tries) before the
 /// presence entry is given up on.
-pub async fn disconnect(rt: &Runtime, session: &Session) {
+pub async fn disconnect(node: &Node, session: &Session) {
     for (cid, role) in session.forget_all() {
         let mut wait = std::time::Duration::from_millis(200);
         for attempt in 1..=5 {
-            match leave_presence(rt, &session.user_id, &cid, role).await {
+            match leave_presence(node, &session.user_id, &cid, role).await {
                 Ok(count) => {
-                    announce_left(rt, &session.user_id, &cid, role, count).await;
+                    announce_left(node, &session.user_id, &cid, role, count).await;
                     break;
                 }
                 Err(e) if attempt < 5 => {
@@ -76,21 +77,21 @@ pub async fn disconnect(rt: &Runtime, session: &Session) {
 
 /// Presence step: `Some(audience count)` when the user's last socket left.
 async fn leave_presence(
-    rt: &Runtime,
+    node: &Node,
     uid: &str,
     cid: &str,
     role: Role,
 ) -> Result<Option<u64>, FlowError> {
-    let change = rt.store.remove_member(cid, uid, role).await?;
-    rt.counts.socket_left(cid);
+    let change = node.store.remove_member(cid, uid, role).await?;
+    node.audience.socket_left(cid);
     Ok(change.user_changed.then_some(change.audience_count))
 }
 
-async fn announce_left(rt: &Runtime, uid: &str, cid: &str, role: Role, count: Option<u64>) {
+async fn announce_left(node: &Node, uid: &str, cid: &str, role: Role, count: Option<u64>) {
     let Some(audience_count) = count.filter(|_| role == Role::Audience) else {
         return;
     };
-    rt.broadcast(
+    node.broadcast(
         host_room(cid),
         event::AUDIENCE_LEFT,
         &AudiencePresence {
@@ -101,5 +102,5 @@ async fn announce_left(rt: &Runtime, uid: &str, cid: &str, role: Role, count: Op
         },
     )
     .await;
-    rt.counts.changed(rt, cid).await;
+    audience::changed(node, cid).await;
 }

@@ -1,27 +1,26 @@
-//! The spec's flows, one file each, in the order the spec gives their steps.
+//! The handlers of client events, one file per spec flow, each reading like its section's steps.
 //!
-//! | file | spec | decisions |
-//! |---|---|---|
-//! | [`join`] | §7.1 join | D3, D7, D9, D10, D13 |
-//! | [`leave`] | §7.2 leave, §7.3 disconnect | D9, D10, D12 |
-//! | [`push`] | §3.4, §4.1 push live | D7, D14, D15 |
-//! | [`close`] | §4.3 close, §6.2 final results | D17, D19, D21, D23 |
-//! | [`vote`] | §3.4, §5.1 vote | D18, D19 |
-//! | [`live`] | §4.2 timer, §6.1 real-time results | D16, D20 |
-//! | [`presence`] | §7.4 audience count | D11 |
-//! | [`conference`] | Control API: create, activate, end | D8 |
+//! | file | event | spec | decisions |
+//! |---|---|---|---|
+//! | [`join`] | `conference:join` | §7.1 join | D3, D7, D9, D10, D13 |
+//! | [`leave`] | `conference:leave`, disconnect | §7.2 leave, §7.3 disconnect | D9, D10, D12 |
+//! | [`push`] | `question:push_live` | §3.4, §4.1 push live | D7, D14, D15 |
+//! | [`close`] | `question:close` | §4.3 close, §6.2 final results | D17, D19, D21, D23 |
+//! | [`vote`] | `vote:submit` | §3.4, §5.1 vote | D18, D19 |
 //!
-//! A flow takes the [`Runtime`](crate::runtime::Runtime), a [`Caller`] (the socket that sent the
+//! What they share with the rest of the server lives below them: the close of a run
+//! ([`crate::closing`]), the countdown, §4.2 and §6.1 ([`crate::countdown`], D16, D20), the
+//! audience count, §7.4 ([`crate::audience`], D11). The Control API's flows (D8) are
+//! [`crate::control`].
+//!
+//! A flow takes the [`Node`](crate::node::Node), a [`Caller`] (the socket that sent the
 //! event) and a validated payload from [`lcr_protocol::client`]. It answers the sender through
-//! [`Outbox`] and the rooms through the runtime; a failure is a [`FlowError`], which the socket
+//! [`Outbox`] and the rooms through the node; a failure is a [`FlowError`], which the socket
 //! layer turns into an `error` event (D5).
 
 pub mod close;
-pub mod conference;
 pub mod join;
 pub mod leave;
-pub mod live;
-pub mod presence;
 pub mod push;
 pub mod vote;
 
@@ -29,6 +28,7 @@ use lcr_protocol::ErrorCode;
 use serde::Serialize;
 
 use crate::catalog::CatalogError;
+use crate::node::LookupError;
 use crate::session::Session;
 use crate::store::StoreError;
 
@@ -69,6 +69,18 @@ impl From<CatalogError> for FlowError {
             ErrorCode::Timeout,
             format!("question source unavailable: {e}"),
         )
+    }
+}
+
+impl From<LookupError> for FlowError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::NotFound(_) => {
+                FlowError::new(ErrorCode::ConferenceNotFound, e.to_string())
+            }
+            LookupError::Store(e) => e.into(),
+            LookupError::Catalog(e) => e.into(),
+        }
     }
 }
 

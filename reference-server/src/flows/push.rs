@@ -6,29 +6,32 @@
 //!    again, so a push never lands in a conference that has just ended.
 //! 3. The question must belong to the conference (`QUESTION_NOT_FOUND`), checked before
 //!    anything changes: a bad push never closes the live question.
-//! 4. The open run is closed through the full close flow first (D14); pushing the question
-//!    that is live now answers `OPERATION_IN_PROGRESS`.
+//! 4. The open run is closed through the full close flow first (D14,
+//!    [`crate::closing::close_open_run`]); pushing the question that is live now answers
+//!    `OPERATION_IN_PROGRESS`.
 //! 5. (with 6) Meta, live question, timer and zeroed counts, in one store step; TTLs of spec §2.
 //! 7. `question:live` to the conference room (never `correctOption`, D22).
-//! 8. The timer starts ([`super::live`]).
+//! 8. The timer starts ([`crate::countdown`]).
 //! 9. The lock is released (only if still ours), whatever happened.
 
 use lcr_protocol::client::QuestionPushLive;
 use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::{ErrorCode, now_millis};
 
-use super::{Caller, FlowError, close};
-use crate::runtime::Runtime;
+use super::{Caller, FlowError};
+use crate::closing::close_open_run;
+use crate::countdown::{self, Origin};
+use crate::node::Node;
 use crate::store::{Lease, LiveRun};
 
 /// Handles `question:push_live`.
 pub async fn push_live(
-    rt: &Runtime,
+    node: &Node,
     caller: &Caller<'_>,
     req: QuestionPushLive,
 ) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
-    let conference = rt.conference(cid).await?;
+    let conference = node.conference(cid).await?;
     if conference.host_user_id != caller.user_id() {
         return Err(FlowError::new(
             ErrorCode::Unauthorized,
@@ -36,21 +39,21 @@ pub async fn push_live(
         ));
     }
     require_active(cid, conference.status)?;
-    let Some(token) = rt.store.try_lock_push(cid, now_millis()).await? else {
+    let Some(token) = node.store.try_lock_push(cid, now_millis()).await? else {
         return Err(FlowError::new(
             ErrorCode::OperationInProgress,
             "another push is in progress for this conference",
         ));
     };
-    let outcome = locked_push(rt, &req).await;
-    if let Err(e) = rt.store.unlock_push(cid, &token).await {
+    let outcome = locked_push(node, &req).await;
+    if let Err(e) = node.store.unlock_push(cid, &token).await {
         tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
     }
     outcome
 }
 
 fn require_active(cid: &str, status: lcr_protocol::ConferenceStatus) -> Result<(), FlowError> {
-    if Runtime::is_active(status) {
+    if Node::is_active(status) {
         Ok(())
     } else {
         Err(FlowError::new(
@@ -61,17 +64,17 @@ fn require_active(cid: &str, status: lcr_protocol::ConferenceStatus) -> Result<(
 }
 
 /// Steps 2–8, under the push lock.
-async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowError> {
+async fn locked_push(node: &Node, req: &QuestionPushLive) -> Result<(), FlowError> {
     let cid = req.conference_id.as_str();
     let qid = req.question_id.as_str();
-    require_active(cid, rt.conference(cid).await?.status)?;
-    let meta = rt.catalog.question(cid, qid).await?.ok_or_else(|| {
+    require_active(cid, node.conference(cid).await?.status)?;
+    let meta = node.catalog.question(cid, qid).await?.ok_or_else(|| {
         FlowError::new(
             ErrorCode::QuestionNotFound,
             format!("question {qid} is not a question of conference {cid}"),
         )
     })?;
-    if rt
+    if node
         .store
         .live_question(cid)
         .await?
@@ -82,7 +85,7 @@ async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowErr
             format!("question {qid} is live already"),
         ));
     }
-    close::close_open_run(rt, cid).await?;
+    close_open_run(node, cid).await?;
 
     let started_at = now_millis();
     let duration = req.duration_secs();
@@ -95,21 +98,21 @@ async fn locked_push(rt: &Runtime, req: &QuestionPushLive) -> Result<(), FlowErr
     };
     // The countdown lease first, so no other node's watchdog takes the run in the instant
     // between its keys appearing and this node's task starting (D16, D25).
-    rt.store
+    node.store
         .timer_lease(
             &run,
-            &rt.settings.node_id,
-            rt.settings.timer_lease,
+            &node.settings.node_id,
+            node.settings.timer_lease,
             Lease::Hold,
         )
         .await?;
-    rt.store.start_question(&run, &meta).await?;
-    rt.broadcast(
+    node.store.start_question(&run, &meta).await?;
+    node.broadcast(
         conference_room(cid),
         event::QUESTION_LIVE,
         &run.live_payload(&meta),
     )
     .await;
-    rt.live.start(rt, run, meta, super::live::Origin::Pushed);
+    countdown::start(node, run, meta, Origin::Pushed);
     Ok(())
 }

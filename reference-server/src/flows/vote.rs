@@ -18,11 +18,11 @@ use lcr_protocol::server::{VoteAccepted, VoteRejected};
 use lcr_protocol::{RejectReason, Role, now_millis};
 
 use super::{Caller, FlowError};
-use crate::runtime::Runtime;
+use crate::node::Node;
 use crate::store::VoteOutcome;
 
 /// Handles `vote:submit`.
-pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Result<(), FlowError> {
+pub async fn submit(node: &Node, caller: &Caller<'_>, req: VoteSubmit) -> Result<(), FlowError> {
     let option = req.option_key();
     let reject = |reason: RejectReason| {
         caller.send(
@@ -36,11 +36,11 @@ pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Resul
         );
     };
     if caller.session.role_in(&req.conference_id) != Some(Role::Audience) {
-        rt.metrics.vote_rejected(RejectReason::NotAudience);
+        node.metrics.vote_rejected(RejectReason::NotAudience);
         reject(RejectReason::NotAudience);
         return Ok(());
     }
-    let outcome = rt
+    let outcome = node
         .store
         .record_vote(
             &req.conference_id,
@@ -62,11 +62,11 @@ pub async fn submit(rt: &Runtime, caller: &Caller<'_>, req: VoteSubmit) -> Resul
                     timestamp: now_millis(),
                 },
             );
-            rt.live.vote_counted(&req.conference_id);
-            rt.metrics.vote_accepted();
+            node.countdowns.vote_counted(&req.conference_id);
+            node.metrics.vote_accepted();
         }
         VoteOutcome::Rejected(reason) => {
-            rt.metrics.vote_rejected(reason);
+            node.metrics.vote_rejected(reason);
             reject(reason);
         }
     }

@@ -9,7 +9,7 @@ use lcr_client::{ClientConfig, ConnectError, Events, Received, connect};
 use lcr_protocol::admin::{ConferenceSpec, QuestionSpec};
 use lcr_protocol::server::QuestionOption;
 use lcr_protocol::{ConferenceStatus, event};
-use reference_server::runtime::Settings;
+use reference_server::config::Settings;
 use reference_server::server::{RunningServer, ServerConfig, StoreConfig, start};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

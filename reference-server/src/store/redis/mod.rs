@@ -3,53 +3,32 @@
 //! Every step that reads and then writes is a Lua script (fred `i-scripts`), so a vote, a join
 //! or a close is atomic across any number of server nodes: there is no check-then-set from the
 //! server. Scripts are loaded by hash and reloaded transparently after a Redis restart.
+//!
+//! - this file: [`RedisStore`], its script calls and the [`RuntimeStore`] operations;
+//! - `connect`: the connection settings, and connecting on the clock thread;
+//! - `scripts`: the Lua scripts (`lua/`);
+//! - `decode`: reading back stored numbers and the close snapshot.
 
-use std::collections::{BTreeMap, HashMap};
+pub(crate) mod connect;
+mod decode;
+mod scripts;
+
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::scripts::Script;
 use fred::types::{Expiration, SetOptions};
-use lcr_protocol::server::QuestionOption;
 use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role};
-use serde::Deserialize;
 
 use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
 use super::{
     ConferenceRuntime, FinalRecord, Gate, Lease, LeaseGrant, LiveRun, PresenceChange, QuestionMeta,
-    RuntimeStore, StoreError, StoreResult, Tally, VoteOutcome,
+    RuntimeStore, StoreResult, Tally, VoteOutcome,
 };
-
-struct Scripts {
-    join: Script,
-    leave: Script,
-    clear_presence: Script,
-    start: Script,
-    vote: Script,
-    close: Script,
-    persisted: Script,
-    unlock: Script,
-    lease: Script,
-    handover: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        Scripts {
-            join: Script::from_lua(include_str!("lua/join.lua")),
-            leave: Script::from_lua(include_str!("lua/leave.lua")),
-            clear_presence: Script::from_lua(include_str!("lua/clear_presence.lua")),
-            start: Script::from_lua(include_str!("lua/start.lua")),
-            vote: Script::from_lua(include_str!("lua/vote.lua")),
-            close: Script::from_lua(include_str!("lua/close.lua")),
-            persisted: Script::from_lua(include_str!("lua/persisted.lua")),
-            unlock: Script::from_lua(include_str!("lua/unlock.lua")),
-            lease: Script::from_lua(include_str!("lua/lease.lua")),
-            handover: Script::from_lua(include_str!("lua/handover.lua")),
-        }
-    }
-}
+use decode::{corrupt, parse_num, parse_snapshot};
+use scripts::Scripts;
 
 /// Runtime state in Redis 7, shared by every node given the same URL.
 pub struct RedisStore {
@@ -61,73 +40,7 @@ pub struct RedisStore {
     calls: Option<std::sync::Arc<crate::metrics::Histogram>>,
 }
 
-/// A fred builder with the server's connection settings: 5 s to connect, reconnecting with
-/// exponential backoff (0.1 s to 5 s), and a 15 s command timeout, long enough that an
-/// overloaded Redis answers late rather than leaving a flow unsure whether its script ran (a
-/// vote counted, yet answered TIMEOUT).
-pub(crate) fn client_builder(config: Config) -> Builder {
-    let mut builder = Builder::from_config(config);
-    builder
-        .with_connection_config(|c| c.connection_timeout = std::time::Duration::from_secs(5))
-        .with_performance_config(|p| {
-            p.default_command_timeout = std::time::Duration::from_secs(15);
-        })
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
-    builder
-}
-
-/// Runs a client's `init` on the clock thread when there is one (fred serves a connection on
-/// the runtime that initialised it), else here.
-async fn init_on<T, F>(
-    clock: Option<&crate::clock::Clock>,
-    init: F,
-) -> Result<T, fred::error::Error>
-where
-    F: std::future::Future<Output = Result<T, fred::error::Error>> + Send + 'static,
-    T: Send + 'static,
-{
-    match clock {
-        Some(clock) => clock.run(init).await.map_err(|e| {
-            fred::error::Error::new(fred::error::ErrorKind::Canceled, e.to_string())
-        })?,
-        None => init.await,
-    }
-}
-
 impl RedisStore {
-    /// Connects a pool of `size` connections to `url` (`redis://host:port[/db]`) and waits for
-    /// the first connection. Reconnects by itself afterwards.
-    pub async fn connect(url: &str, size: usize) -> StoreResult<Self> {
-        Self::connect_on_clock(url, size, None).await
-    }
-
-    /// As [`RedisStore::connect`], with every connection (the pool, and the control connection
-    /// for timer leases, timer checks and open runs) served by the clock thread's runtime when
-    /// `clock` is given: a reply from Redis is read at once, not behind the sockets' work on a
-    /// loaded node, so leases and timer checks keep time. The pool is there too: on the
-    /// sockets' thread its replies went ahead of the room fan-out's writers, which then waited
-    /// longer (at 100k voters over six nodes, `question:closed` reached its p99 voter after 18 s
-    /// instead of 7.5–9.2 s).
-    pub async fn connect_on_clock(
-        url: &str,
-        size: usize,
-        clock: Option<&crate::clock::Clock>,
-    ) -> StoreResult<Self> {
-        let config = Config::from_url(url)?;
-        let control = client_builder(config.clone()).build()?;
-        let c = control.clone();
-        init_on(clock, async move { c.init().await }).await?;
-        let pool = client_builder(config).build_pool(size.max(1))?;
-        let p = pool.clone();
-        init_on(clock, async move { p.init().await }).await?;
-        Ok(RedisStore {
-            pool,
-            control,
-            scripts: Scripts::new(),
-            calls: None,
-        })
-    }
-
     /// Times every script call (every atomic step of a flow) into `calls`.
     pub fn timed_by(mut self, calls: std::sync::Arc<crate::metrics::Histogram>) -> Self {
         self.calls = Some(calls);
@@ -164,96 +77,8 @@ impl RedisStore {
     }
 }
 
-fn corrupt(key: &str, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        key: key.to_owned(),
-        reason: reason.into(),
-    }
-}
-
-fn parse_num<T: std::str::FromStr>(key: &str, field: &str, v: Option<&String>) -> StoreResult<T> {
-    v.and_then(|s| s.parse().ok())
-        .ok_or_else(|| corrupt(key, format!("field {field} missing or not a number")))
-}
-
 fn role_arg(role: Role) -> Value {
     Value::from(if role == Role::Audience { "1" } else { "0" })
-}
-
-/// The snapshot `close.lua` freezes into `results:pending`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Snapshot {
-    conference_id: String,
-    question_id: String,
-    started_at: String,
-    closed_at: String,
-    reason: String,
-    /// HGETALL of votes:counts: field, value, field, value…
-    counts: serde_json::Value,
-    correct: String,
-    options: String,
-    correct_option: String,
-}
-
-impl Snapshot {
-    fn into_record(self) -> StoreResult<FinalRecord> {
-        let key = keys::PENDING_RESULTS;
-        let options: Vec<QuestionOption> =
-            serde_json::from_str(&self.options).map_err(|e| corrupt(key, e.to_string()))?;
-        let flat: Vec<String> = match self.counts {
-            serde_json::Value::Array(items) => items
-                .into_iter()
-                .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
-                .collect(),
-            // cjson encodes an empty table as an object.
-            _ => Vec::new(),
-        };
-        let stored: HashMap<&str, u64> = flat
-            .chunks(2)
-            .filter_map(|kv| Some((kv.first()?.as_str(), kv.get(1)?.parse().ok()?)))
-            .collect();
-        let mut counts: BTreeMap<String, u64> = options
-            .iter()
-            .map(|o| {
-                (
-                    o.key.clone(),
-                    stored.get(o.key.as_str()).copied().unwrap_or(0),
-                )
-            })
-            .collect();
-        if options.is_empty() {
-            counts = stored
-                .iter()
-                .filter(|(k, _)| **k != "total")
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect();
-        }
-        let total = stored.get("total").copied().unwrap_or(0);
-        let run = LiveRun {
-            conference_id: self.conference_id,
-            question_id: self.question_id,
-            started_at: self
-                .started_at
-                .parse()
-                .map_err(|_| corrupt(key, "startedAt"))?,
-            expires_at: 0,
-            duration: 0,
-        };
-        let reason = CloseReason::parse(&self.reason).ok_or_else(|| corrupt(key, "reason"))?;
-        let closed_at: Millis = self
-            .closed_at
-            .parse()
-            .map_err(|_| corrupt(key, "closedAt"))?;
-        Ok(FinalRecord::new(
-            &run,
-            &self.correct_option,
-            Tally { total, counts },
-            self.correct.parse().unwrap_or(0),
-            reason,
-            closed_at,
-        ))
-    }
 }
 
 #[async_trait]
@@ -723,10 +548,4 @@ fn presence_keys(c: &str, u: &str) -> Vec<String> {
         keys::user_conferences(u),
         keys::audience_count(c),
     ]
-}
-
-fn parse_snapshot(s: &str) -> StoreResult<FinalRecord> {
-    serde_json::from_str::<Snapshot>(s)
-        .map_err(|e| corrupt(keys::PENDING_RESULTS, e.to_string()))?
-        .into_record()
 }

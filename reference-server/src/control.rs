@@ -8,15 +8,17 @@
 //!   joins answer `CONFERENCE_ENDED`.
 //!
 //! Repeating activate or end is harmless and broadcasts nothing new.
+//!
+//! The routes of [`crate::http`] call these, as the socket layer calls [`crate::flows`].
 
 use lcr_protocol::admin::{ConferenceSpec, ConferenceState};
 use lcr_protocol::event::{self, conference_room};
 use lcr_protocol::server::ConferenceStatusChanged;
 use lcr_protocol::{ConferenceStatus, now_millis};
 
-use super::close::close_open_run;
 use crate::catalog::ConferenceRecord;
-use crate::runtime::Runtime;
+use crate::closing::close_open_run;
+use crate::node::{LookupError, Node};
 
 /// Why a Control API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,17 @@ impl From<crate::catalog::CatalogError> for AdminError {
     }
 }
 
+/// The conference lookup failed although the catalog knows the conference: 503, logged as a
+/// flow logs a failed store or catalog call.
+fn unavailable(e: LookupError) -> AdminError {
+    match &e {
+        LookupError::Store(cause) => tracing::error!(error = %cause, "store call failed"),
+        LookupError::Catalog(cause) => tracing::error!(error = %cause, "catalog call failed"),
+        LookupError::NotFound(_) => {}
+    }
+    AdminError::Unavailable(e.to_string())
+}
+
 fn state(cid: &str, record: &ConferenceRecord, status: ConferenceStatus) -> ConferenceState {
     ConferenceState {
         conference_id: cid.to_owned(),
@@ -63,15 +76,15 @@ fn state(cid: &str, record: &ConferenceRecord, status: ConferenceStatus) -> Conf
 
 /// `PUT /admin/conferences/{id}`: creates or replaces the conference and its questions.
 pub async fn put(
-    rt: &Runtime,
+    node: &Node,
     cid: &str,
     spec: ConferenceSpec,
 ) -> Result<ConferenceState, AdminError> {
     spec.validate()
         .map_err(|e| AdminError::BadRequest(e.to_string()))?;
     let status = spec.status.unwrap_or(ConferenceStatus::Draft);
-    rt.catalog.put_conference(cid, &spec, status).await?;
-    rt.store
+    node.catalog.put_conference(cid, &spec, status).await?;
+    node.store
         .put_conference(cid, &spec.host_user_id, status)
         .await?;
     Ok(ConferenceState {
@@ -82,23 +95,23 @@ pub async fn put(
     })
 }
 
-async fn existing(rt: &Runtime, cid: &str) -> Result<ConferenceRecord, AdminError> {
-    let record = rt
+async fn existing(node: &Node, cid: &str) -> Result<ConferenceRecord, AdminError> {
+    let record = node
         .catalog
         .conference(cid)
         .await?
         .ok_or_else(|| AdminError::NotFound(cid.to_owned()))?;
-    rt.conference(cid)
+    node.conference(cid)
         .await
-        .map_err(|e| AdminError::Unavailable(e.message))
+        .map_err(unavailable)
         .map(|live| ConferenceRecord {
             status: live.status,
             ..record
         })
 }
 
-async fn announce(rt: &Runtime, cid: &str, status: ConferenceStatus) {
-    rt.broadcast(
+async fn announce(node: &Node, cid: &str, status: ConferenceStatus) {
+    node.broadcast(
         conference_room(cid),
         event::CONFERENCE_STATUS_CHANGED,
         &ConferenceStatusChanged {
@@ -111,53 +124,59 @@ async fn announce(rt: &Runtime, cid: &str, status: ConferenceStatus) {
 }
 
 /// `POST /admin/conferences/{id}/activate`.
-pub async fn activate(rt: &Runtime, cid: &str) -> Result<ConferenceState, AdminError> {
-    let record = existing(rt, cid).await?;
+pub async fn activate(node: &Node, cid: &str) -> Result<ConferenceState, AdminError> {
+    let record = existing(node, cid).await?;
     match record.status {
         ConferenceStatus::Ended => Err(AdminError::Conflict(format!(
             "conference {cid} has ended and cannot be activated again"
         ))),
         ConferenceStatus::Active => Ok(state(cid, &record, ConferenceStatus::Active)),
         ConferenceStatus::Draft => {
-            rt.store.set_status(cid, ConferenceStatus::Active).await?;
-            rt.catalog.set_status(cid, ConferenceStatus::Active).await?;
-            announce(rt, cid, ConferenceStatus::Active).await;
+            node.store.set_status(cid, ConferenceStatus::Active).await?;
+            node.catalog
+                .set_status(cid, ConferenceStatus::Active)
+                .await?;
+            announce(node, cid, ConferenceStatus::Active).await;
             Ok(state(cid, &record, ConferenceStatus::Active))
         }
     }
 }
 
 /// `POST /admin/conferences/{id}/end`.
-pub async fn end(rt: &Runtime, cid: &str) -> Result<ConferenceState, AdminError> {
-    let record = existing(rt, cid).await?;
+pub async fn end(node: &Node, cid: &str) -> Result<ConferenceState, AdminError> {
+    let record = existing(node, cid).await?;
     if record.status == ConferenceStatus::Ended {
         return Ok(state(cid, &record, ConferenceStatus::Ended));
     }
     // Take the push lock (a push in flight finishes first; the lock lasts 5 s at most), so no
     // question can go live in the conference while it ends.
-    let token = wait_for_push_lock(rt, cid).await?;
+    let token = wait_for_push_lock(node, cid).await?;
     let ended = async {
-        close_open_run(rt, cid).await?;
-        rt.store.set_status(cid, ConferenceStatus::Ended).await?;
-        rt.catalog.set_status(cid, ConferenceStatus::Ended).await?;
-        announce(rt, cid, ConferenceStatus::Ended).await;
-        rt.empty_rooms(cid).await;
-        rt.store.clear_presence(cid).await?;
-        rt.conference_ended_here(cid).await;
-        rt.cluster.conference_ended(&rt.settings.node_id, cid).await;
+        close_open_run(node, cid).await?;
+        node.store.set_status(cid, ConferenceStatus::Ended).await?;
+        node.catalog
+            .set_status(cid, ConferenceStatus::Ended)
+            .await?;
+        announce(node, cid, ConferenceStatus::Ended).await;
+        node.empty_rooms(cid).await;
+        node.store.clear_presence(cid).await?;
+        node.conference_ended_here(cid).await;
+        node.cluster
+            .conference_ended(&node.settings.node_id, cid)
+            .await;
         Ok::<_, AdminError>(())
     }
     .await;
-    if let Err(e) = rt.store.unlock_push(cid, &token).await {
+    if let Err(e) = node.store.unlock_push(cid, &token).await {
         tracing::warn!(conference = %cid, error = %e, "push lock not released; it expires in 5 s");
     }
     ended.map(|()| state(cid, &record, ConferenceStatus::Ended))
 }
 
-async fn wait_for_push_lock(rt: &Runtime, cid: &str) -> Result<String, AdminError> {
+async fn wait_for_push_lock(node: &Node, cid: &str) -> Result<String, AdminError> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        if let Some(token) = rt.store.try_lock_push(cid, now_millis()).await? {
+        if let Some(token) = node.store.try_lock_push(cid, now_millis()).await? {
             return Ok(token);
         }
         if tokio::time::Instant::now() >= deadline {
