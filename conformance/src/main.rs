@@ -15,6 +15,7 @@ use conformance::report::{Report, html};
 use conformance::{LiveWorld, Target};
 use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, cli, writer};
+use lcr_profile::ServerUnderTest;
 
 /// Options of the suite itself (cucumber's own options come alongside).
 #[derive(clap::Args, Debug, Clone)]
@@ -158,68 +159,57 @@ async fn main() -> anyhow::Result<()> {
 
     const SECRET: &str = "conformance-secret";
     const ADMIN: &str = "conformance-admin";
-    let embedded = match (&suite.targets[..], suite.nodes) {
-        ([], None) => {
-            let config = reference_server::ServerConfig::embedded(SECRET, ADMIN)
-                .on_redis(suite.redis_url.as_deref())
-                .on_mongo(suite.mongo_url.as_deref());
-            Some(
-                reference_server::start(config)
-                    .await
-                    .context("starting the in-process reference server")?,
-            )
-        }
-        _ => None,
-    };
     let mut owned_nodes = Vec::new();
     // The started nodes' logs, relative to the report folder.
     let mut node_logs = Vec::new();
-    if let Some(n) = suite.nodes {
-        let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
-        let mut env = vec![
-            ("JWT_SECRET", SECRET.to_owned()),
-            ("ADMIN_TOKEN", ADMIN.to_owned()),
-        ];
-        env.push(("REDIS_URL", suite.redis_url.clone().unwrap_or_default()));
-        if let Some(m) = &suite.mongo_url {
-            env.push(("MONGO_URL", m.clone()));
+    let server = match suite.nodes {
+        None => {
+            ServerUnderTest::choose(
+                &suite.targets,
+                suite.jwt_secret.as_deref(),
+                suite.admin_token.as_deref(),
+                || {
+                    reference_server::ServerConfig::embedded(SECRET, ADMIN)
+                        .on_redis(suite.redis_url.as_deref())
+                        .on_mongo(suite.mongo_url.as_deref())
+                },
+            )
+            .await?
         }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        // Their logs go with the report, where a reviewer of a failed run looks first.
-        std::fs::create_dir_all(&suite.report_dir)
-            .with_context(|| format!("creating {}", suite.report_dir.display()))?;
-        for i in 1..=n.max(1) {
-            let name = format!("node-{i}.log");
-            let log = suite.report_dir.join(&name);
-            let _ = std::fs::remove_file(&log);
-            node_logs.push(name);
-            owned_nodes.push(
-                lcr_testkit::NodeProcess::start_logging_to(&bin, &format!("node-{i}"), &env, log)
+        Some(n) => {
+            let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
+            let mut env = vec![
+                ("JWT_SECRET", SECRET.to_owned()),
+                ("ADMIN_TOKEN", ADMIN.to_owned()),
+            ];
+            env.push(("REDIS_URL", suite.redis_url.clone().unwrap_or_default()));
+            if let Some(m) = &suite.mongo_url {
+                env.push(("MONGO_URL", m.clone()));
+            }
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // Their logs go with the report, where a reviewer of a failed run looks first.
+            std::fs::create_dir_all(&suite.report_dir)
+                .with_context(|| format!("creating {}", suite.report_dir.display()))?;
+            for i in 1..=n.max(1) {
+                let name = format!("node-{i}.log");
+                let log = suite.report_dir.join(&name);
+                let _ = std::fs::remove_file(&log);
+                node_logs.push(name);
+                owned_nodes.push(
+                    lcr_testkit::NodeProcess::start_logging_to(
+                        &bin,
+                        &format!("node-{i}"),
+                        &env,
+                        log,
+                    )
                     .map_err(anyhow::Error::msg)?,
-            );
+                );
+            }
+            ServerUnderTest::at(owned_nodes.iter().map(|n| n.url()).collect(), SECRET, ADMIN)
         }
-    }
-    let (nodes, secret, admin): (Vec<String>, String, String) = if let Some(server) = &embedded {
-        (vec![server.url()], SECRET.to_owned(), ADMIN.to_owned())
-    } else if !owned_nodes.is_empty() {
-        (
-            owned_nodes.iter().map(|n| n.url()).collect(),
-            SECRET.to_owned(),
-            ADMIN.to_owned(),
-        )
-    } else {
-        (
-            suite.targets.clone(),
-            suite
-                .jwt_secret
-                .clone()
-                .context("--jwt-secret (or JWT_SECRET) is required with --target")?,
-            suite
-                .admin_token
-                .clone()
-                .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
-        )
     };
+    let nodes = server.nodes.clone();
+    let (secret, admin) = (server.jwt_secret.clone(), server.admin_token.clone());
     let url = nodes[0].clone();
     let mut target = Target::new(url.clone(), secret, admin, suite.redis_url.clone()).await?;
     target.wait = std::time::Duration::from_secs(suite.wait_secs);
@@ -276,7 +266,7 @@ async fn main() -> anyhow::Result<()> {
     let stop_nodes = StopNodes;
     eprintln!(
         "conformance: target {url}{}, {node_count} node(s); {}",
-        if embedded.is_some() {
+        if server.is_embedded() {
             " (in-process reference server)"
         } else {
             ""
@@ -357,9 +347,7 @@ async fn main() -> anyhow::Result<()> {
         report.summary.skipped,
         suite.report_dir.join("index.html").display()
     );
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    server.shutdown().await;
     drop(stop_nodes);
     if failed || report.summary.failed > 0 {
         std::process::exit(1);

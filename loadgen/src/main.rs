@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use lcr_profile::ServerUnderTest;
 use loadgen::plan::{Plan, Spread};
 use loadgen::record::Snapshot;
 use loadgen::report::{self, RunInfo, Slo};
@@ -255,36 +256,25 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
-    // The in-process reference server (embedded default).
-    let embedded = if cli.targets.is_empty() {
-        let mut config =
-            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
-                .on_redis(cli.redis_url.as_deref());
-        config.settings.rate_limit_events = 10_000;
-        Some(
-            reference_server::start(config)
-                .await
-                .context("starting the in-process reference server")?,
-        )
-    } else {
-        None
-    };
-    let (targets, secret, admin) = match &embedded {
-        Some(s) => (
-            vec![s.url()],
-            "loadgen-secret".to_owned(),
-            "loadgen-admin".to_owned(),
-        ),
-        None => (
-            cli.targets.clone(),
-            cli.jwt_secret
-                .clone()
-                .context("--jwt-secret (or JWT_SECRET) is required with --target")?,
-            cli.admin_token
-                .clone()
-                .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
-        ),
-    };
+    // The in-process reference server (embedded default), or the targets with their secrets.
+    let server = ServerUnderTest::choose(
+        &cli.targets,
+        cli.jwt_secret.as_deref(),
+        cli.admin_token.as_deref(),
+        || {
+            let mut config =
+                reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
+                    .on_redis(cli.redis_url.as_deref());
+            config.settings.rate_limit_events = 10_000;
+            config
+        },
+    )
+    .await?;
+    let (targets, secret, admin) = (
+        server.nodes.clone(),
+        server.jwt_secret.clone(),
+        server.admin_token.clone(),
+    );
     let deadline = Duration::from_secs(
         60 + cli.voters as u64 / 500
             + cli.questions as u64 * (u64::from(cli.question_duration) + 15),
@@ -365,9 +355,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     let verdict = report::verdict(&snap, &info, &slos);
     report::write(&dir, &snap, &verdict)?;
     print_verdict(&dir, &verdict);
-    if let Some(s) = embedded {
-        s.shutdown().await;
-    }
+    server.shutdown().await;
     Ok(verdict.violations.is_empty())
 }
 
