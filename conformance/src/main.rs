@@ -5,80 +5,18 @@
 //! conformance --target http://host:3000 --jwt-secret S --admin-token T [--redis-url URL]
 //!             [--junit FILE] [--report-dir DIR] [cucumber options: --tags, --name, --concurrency, --retry, …]
 //! ```
+//!
+//! Its options are [`conformance::cli`]'s; the server under test is chosen by `lcr-profile`.
 
 use std::fs::File;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use conformance::environment::{Controls, MongoControl, NodeControl};
 use conformance::report::{Report, html};
 use conformance::{LiveWorld, Target};
 use cucumber::writer::Stats as _;
-use cucumber::{World as _, WriterExt as _, cli, writer};
+use cucumber::{World as _, WriterExt as _, writer};
 use lcr_profile::ServerUnderTest;
-
-/// Options of the suite itself (cucumber's own options come alongside).
-#[derive(clap::Args, Debug, Clone)]
-struct Suite {
-    /// `http://host:port` of the server under test; repeat (or comma-separate) for the nodes of
-    /// one server (D25): node 1 serves the host and the Control API, the audience is spread
-    /// over the others and `@cluster` scenarios run. Without it the reference server runs in
-    /// process on a free port (or as `--nodes` processes).
-    #[arg(long = "target", env = "CONFORMANCE_TARGET", value_delimiter = ',')]
-    targets: Vec<String>,
-    /// Start this many reference-server nodes on `--redis-url` (and `--mongo-url`) as child
-    /// processes and test them as one server; `@cluster` failover scenarios kill and restart
-    /// node 1. The binary is `$LCR_SERVER_BIN` or the `reference-server` next to this one;
-    /// each node logs to `node-N.log` in the report folder, at `$LCR_NODE_LOG` (default
-    /// `warn`).
-    #[arg(long, conflicts_with = "targets", requires = "redis_url")]
-    nodes: Option<usize>,
-    /// The server's MongoDB: enables the `@mongo` scenarios (and is given to in-process or
-    /// `--nodes` servers).
-    #[arg(long, env = "MONGO_URL")]
-    mongo_url: Option<String>,
-    /// Shell command killing node `{node}` (1-based) of an external target, e.g.
-    /// `docker compose kill server-{node}`; enables the failover scenarios with --node-up-cmd.
-    #[arg(long, requires = "node_up_cmd")]
-    node_down_cmd: Option<String>,
-    /// Shell command starting node `{node}` again and returning once it is ready.
-    #[arg(long, requires = "node_down_cmd")]
-    node_up_cmd: Option<String>,
-    /// Shell command stopping node `{node}` gracefully (SIGTERM) and returning once it has
-    /// exited, e.g. `docker compose stop server-{node}`; enables the `@handover` scenario
-    /// (with --node-down-cmd and --node-up-cmd).
-    #[arg(long, requires_all = ["node_down_cmd", "node_up_cmd"])]
-    node_stop_cmd: Option<String>,
-    /// Shell command making the server's MongoDB unreachable (e.g. `docker compose pause
-    /// mongo`); enables the MongoDB outage scenario with --mongo-up-cmd.
-    #[arg(long, requires = "mongo_up_cmd")]
-    mongo_down_cmd: Option<String>,
-    /// Shell command bringing MongoDB back (e.g. `docker compose unpause mongo`).
-    #[arg(long, requires = "mongo_down_cmd")]
-    mongo_up_cmd: Option<String>,
-    /// HS256 secret the target verifies client tokens with (D2).
-    #[arg(long, env = "JWT_SECRET")]
-    jwt_secret: Option<String>,
-    /// Bearer token of the target's Control API (D8).
-    #[arg(long, env = "ADMIN_TOKEN")]
-    admin_token: Option<String>,
-    /// The target's Redis: enables the `@redis` scenarios (and, without `--target`, puts the
-    /// in-process reference server on it).
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
-    /// Also write JUnit XML here (for CI).
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Where the HTML and JSON reports go.
-    #[arg(long, default_value = "reports/conformance")]
-    report_dir: PathBuf,
-    /// The feature files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))]
-    features: PathBuf,
-    /// Seconds a step waits for an event that must come.
-    #[arg(long, default_value_t = 10)]
-    wait_secs: u64,
-}
 
 /// Which tagged scenarios this run can execute.
 #[derive(Debug, Clone, Copy)]
@@ -132,29 +70,9 @@ impl Enabled {
     }
 }
 
-/// cucumber's options and the suite's, parsed under this program's name and purpose (the
-/// option types of the parser, runner and writer come from how the result is used).
-fn parse_options<P, R, W>() -> cli::Opts<P, R, W, Suite>
-where
-    P: clap::Args,
-    R: clap::Args,
-    W: clap::Args,
-{
-    use clap::{CommandFactory, FromArgMatches};
-    let command = cli::Opts::<P, R, W, Suite>::command()
-        .name("conformance")
-        .bin_name("conformance")
-        .about(
-            "Plays the live-conference feature suite against a server (by URL, or the \
-             reference server in process) and writes terminal, HTML, JSON and JUnit reports",
-        )
-        .long_about(None);
-    cli::Opts::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let opts = parse_options();
+    let opts = conformance::cli::parse();
     let suite = opts.custom.clone();
 
     const SECRET: &str = "conformance-secret";

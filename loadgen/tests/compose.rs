@@ -23,7 +23,7 @@
 //!
 //! Flags: loadgen's come from `loadgen --help` (the binary of this package, so it is current).
 //! conformance is another package, whose binary this test cannot ask Cargo to build, so its flags
-//! come from its source: the fields of `struct Suite` in `conformance/src/main.rs` (clap's
+//! come from its source: the fields of `struct Suite` in `conformance/src/cli.rs` (clap's
 //! `long` = field name in kebab-case, or an explicit `long = "..."`), plus the options cucumber
 //! 0.21 itself adds (`CUCUMBER_FLAGS`).
 //!
@@ -499,7 +499,7 @@ fn loadgen_flags() -> BTreeSet<String> {
 /// conformance's flags from its source: `struct Suite`'s `#[arg(long ...)]` fields, plus
 /// cucumber's own options.
 fn conformance_flags() -> BTreeSet<String> {
-    let path = workspace().join("conformance/src/main.rs");
+    let path = workspace().join("conformance/src/cli.rs");
     let src = read(&path);
     let start = src
         .find("struct Suite")
