@@ -11,9 +11,14 @@
 //! - [`report`]: the HTML and JSON reports made from cucumber's JSON output.
 //! - [`target`]: the server under test (one or several nodes).
 //! - [`environment`]: killing and restarting nodes, taking MongoDB away (`@cluster`, `@mongo`).
+//! - [`cli`]: the `conformance` binary's options (the suite's and cucumber's), importable.
+//!
+//! The binary (`src/main.rs`) chooses the server under test with `lcr-profile`: the
+//! `--target` URLs with their secrets, or the reference server in process.
 
 pub mod actor;
 pub mod checks;
+pub mod cli;
 pub mod environment;
 pub mod report;
 pub mod steps;

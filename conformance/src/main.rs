@@ -5,79 +5,18 @@
 //! conformance --target http://host:3000 --jwt-secret S --admin-token T [--redis-url URL]
 //!             [--junit FILE] [--report-dir DIR] [cucumber options: --tags, --name, --concurrency, --retry, …]
 //! ```
+//!
+//! Its options are [`conformance::cli`]'s; the server under test is chosen by `lcr-profile`.
 
 use std::fs::File;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use conformance::environment::{Controls, MongoControl, NodeControl};
 use conformance::report::{Report, html};
 use conformance::{LiveWorld, Target};
 use cucumber::writer::Stats as _;
-use cucumber::{World as _, WriterExt as _, cli, writer};
-
-/// Options of the suite itself (cucumber's own options come alongside).
-#[derive(clap::Args, Debug, Clone)]
-struct Suite {
-    /// `http://host:port` of the server under test; repeat (or comma-separate) for the nodes of
-    /// one server (D25): node 1 serves the host and the Control API, the audience is spread
-    /// over the others and `@cluster` scenarios run. Without it the reference server runs in
-    /// process on a free port (or as `--nodes` processes).
-    #[arg(long = "target", env = "CONFORMANCE_TARGET", value_delimiter = ',')]
-    targets: Vec<String>,
-    /// Start this many reference-server nodes on `--redis-url` (and `--mongo-url`) as child
-    /// processes and test them as one server; `@cluster` failover scenarios kill and restart
-    /// node 1. The binary is `$LCR_SERVER_BIN` or the `reference-server` next to this one;
-    /// each node logs to `node-N.log` in the report folder, at `$LCR_NODE_LOG` (default
-    /// `warn`).
-    #[arg(long, conflicts_with = "targets", requires = "redis_url")]
-    nodes: Option<usize>,
-    /// The server's MongoDB: enables the `@mongo` scenarios (and is given to in-process or
-    /// `--nodes` servers).
-    #[arg(long, env = "MONGO_URL")]
-    mongo_url: Option<String>,
-    /// Shell command killing node `{node}` (1-based) of an external target, e.g.
-    /// `docker compose kill server-{node}`; enables the failover scenarios with --node-up-cmd.
-    #[arg(long, requires = "node_up_cmd")]
-    node_down_cmd: Option<String>,
-    /// Shell command starting node `{node}` again and returning once it is ready.
-    #[arg(long, requires = "node_down_cmd")]
-    node_up_cmd: Option<String>,
-    /// Shell command stopping node `{node}` gracefully (SIGTERM) and returning once it has
-    /// exited, e.g. `docker compose stop server-{node}`; enables the `@handover` scenario
-    /// (with --node-down-cmd and --node-up-cmd).
-    #[arg(long, requires_all = ["node_down_cmd", "node_up_cmd"])]
-    node_stop_cmd: Option<String>,
-    /// Shell command making the server's MongoDB unreachable (e.g. `docker compose pause
-    /// mongo`); enables the MongoDB outage scenario with --mongo-up-cmd.
-    #[arg(long, requires = "mongo_up_cmd")]
-    mongo_down_cmd: Option<String>,
-    /// Shell command bringing MongoDB back (e.g. `docker compose unpause mongo`).
-    #[arg(long, requires = "mongo_down_cmd")]
-    mongo_up_cmd: Option<String>,
-    /// HS256 secret the target verifies client tokens with (D2).
-    #[arg(long, env = "JWT_SECRET")]
-    jwt_secret: Option<String>,
-    /// Bearer token of the target's Control API (D8).
-    #[arg(long, env = "ADMIN_TOKEN")]
-    admin_token: Option<String>,
-    /// The target's Redis: enables the `@redis` scenarios (and, without `--target`, puts the
-    /// in-process reference server on it).
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
-    /// Also write JUnit XML here (for CI).
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Where the HTML and JSON reports go.
-    #[arg(long, default_value = "reports/conformance")]
-    report_dir: PathBuf,
-    /// The feature files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))]
-    features: PathBuf,
-    /// Seconds a step waits for an event that must come.
-    #[arg(long, default_value_t = 10)]
-    wait_secs: u64,
-}
+use cucumber::{World as _, WriterExt as _, writer};
+use lcr_profile::ServerUnderTest;
 
 /// Which tagged scenarios this run can execute.
 #[derive(Debug, Clone, Copy)]
@@ -131,95 +70,64 @@ impl Enabled {
     }
 }
 
-/// cucumber's options and the suite's, parsed under this program's name and purpose (the
-/// option types of the parser, runner and writer come from how the result is used).
-fn parse_options<P, R, W>() -> cli::Opts<P, R, W, Suite>
-where
-    P: clap::Args,
-    R: clap::Args,
-    W: clap::Args,
-{
-    use clap::{CommandFactory, FromArgMatches};
-    let command = cli::Opts::<P, R, W, Suite>::command()
-        .name("conformance")
-        .bin_name("conformance")
-        .about(
-            "Plays the live-conference feature suite against a server (by URL, or the \
-             reference server in process) and writes terminal, HTML, JSON and JUnit reports",
-        )
-        .long_about(None);
-    cli::Opts::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let opts = parse_options();
+    let opts = conformance::cli::parse();
     let suite = opts.custom.clone();
 
     const SECRET: &str = "conformance-secret";
     const ADMIN: &str = "conformance-admin";
-    let embedded = match (&suite.targets[..], suite.nodes) {
-        ([], None) => {
-            let config = reference_server::ServerConfig::embedded(SECRET, ADMIN)
-                .on_redis(suite.redis_url.as_deref())
-                .on_mongo(suite.mongo_url.as_deref());
-            Some(
-                reference_server::start(config)
-                    .await
-                    .context("starting the in-process reference server")?,
-            )
-        }
-        _ => None,
-    };
     let mut owned_nodes = Vec::new();
     // The started nodes' logs, relative to the report folder.
     let mut node_logs = Vec::new();
-    if let Some(n) = suite.nodes {
-        let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
-        let mut env = vec![
-            ("JWT_SECRET", SECRET.to_owned()),
-            ("ADMIN_TOKEN", ADMIN.to_owned()),
-        ];
-        env.push(("REDIS_URL", suite.redis_url.clone().unwrap_or_default()));
-        if let Some(m) = &suite.mongo_url {
-            env.push(("MONGO_URL", m.clone()));
+    let server = match suite.nodes {
+        None => {
+            ServerUnderTest::choose(
+                &suite.targets,
+                suite.jwt_secret.as_deref(),
+                suite.admin_token.as_deref(),
+                || {
+                    reference_server::ServerConfig::embedded(SECRET, ADMIN)
+                        .on_redis(suite.redis_url.as_deref())
+                        .on_mongo(suite.mongo_url.as_deref())
+                },
+            )
+            .await?
         }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        // Their logs go with the report, where a reviewer of a failed run looks first.
-        std::fs::create_dir_all(&suite.report_dir)
-            .with_context(|| format!("creating {}", suite.report_dir.display()))?;
-        for i in 1..=n.max(1) {
-            let name = format!("node-{i}.log");
-            let log = suite.report_dir.join(&name);
-            let _ = std::fs::remove_file(&log);
-            node_logs.push(name);
-            owned_nodes.push(
-                lcr_testkit::NodeProcess::start_logging_to(&bin, &format!("node-{i}"), &env, log)
+        Some(n) => {
+            let bin = lcr_testkit::node::server_binary().map_err(anyhow::Error::msg)?;
+            let mut env = vec![
+                ("JWT_SECRET", SECRET.to_owned()),
+                ("ADMIN_TOKEN", ADMIN.to_owned()),
+            ];
+            env.push(("REDIS_URL", suite.redis_url.clone().unwrap_or_default()));
+            if let Some(m) = &suite.mongo_url {
+                env.push(("MONGO_URL", m.clone()));
+            }
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // Their logs go with the report, where a reviewer of a failed run looks first.
+            std::fs::create_dir_all(&suite.report_dir)
+                .with_context(|| format!("creating {}", suite.report_dir.display()))?;
+            for i in 1..=n.max(1) {
+                let name = format!("node-{i}.log");
+                let log = suite.report_dir.join(&name);
+                let _ = std::fs::remove_file(&log);
+                node_logs.push(name);
+                owned_nodes.push(
+                    lcr_testkit::NodeProcess::start_logging_to(
+                        &bin,
+                        &format!("node-{i}"),
+                        &env,
+                        log,
+                    )
                     .map_err(anyhow::Error::msg)?,
-            );
+                );
+            }
+            ServerUnderTest::at(owned_nodes.iter().map(|n| n.url()).collect(), SECRET, ADMIN)
         }
-    }
-    let (nodes, secret, admin): (Vec<String>, String, String) = if let Some(server) = &embedded {
-        (vec![server.url()], SECRET.to_owned(), ADMIN.to_owned())
-    } else if !owned_nodes.is_empty() {
-        (
-            owned_nodes.iter().map(|n| n.url()).collect(),
-            SECRET.to_owned(),
-            ADMIN.to_owned(),
-        )
-    } else {
-        (
-            suite.targets.clone(),
-            suite
-                .jwt_secret
-                .clone()
-                .context("--jwt-secret (or JWT_SECRET) is required with --target")?,
-            suite
-                .admin_token
-                .clone()
-                .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
-        )
     };
+    let nodes = server.nodes.clone();
+    let (secret, admin) = (server.jwt_secret.clone(), server.admin_token.clone());
     let url = nodes[0].clone();
     let mut target = Target::new(url.clone(), secret, admin, suite.redis_url.clone()).await?;
     target.wait = std::time::Duration::from_secs(suite.wait_secs);
@@ -276,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
     let stop_nodes = StopNodes;
     eprintln!(
         "conformance: target {url}{}, {node_count} node(s); {}",
-        if embedded.is_some() {
+        if server.is_embedded() {
             " (in-process reference server)"
         } else {
             ""
@@ -357,9 +265,7 @@ async fn main() -> anyhow::Result<()> {
         report.summary.skipped,
         suite.report_dir.join("index.html").display()
     );
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    server.shutdown().await;
     drop(stop_nodes);
     if failed || report.summary.failed > 0 {
         std::process::exit(1);

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cucumber::World;
-use lcr_protocol::admin::{ConferenceSpec, QuestionSpec, activate_path, conference_path, end_path};
-use lcr_protocol::server::QuestionOption;
+use lcr_protocol::admin::{activate_path, conference_path, end_path};
 use lcr_protocol::{ConferenceStatus, event};
+use lcr_testkit::conference;
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
 
@@ -23,8 +23,9 @@ pub type StepResult = Result<(), String>;
 
 static SCENARIOS: AtomicU64 = AtomicU64::new(0);
 
-/// The standard questions of every scenario's conference: (logical id, correct option).
-pub const QUESTIONS: [(&str, &str); 3] = [("q1", "A"), ("q2", "B"), ("q3", "C")];
+/// The standard questions of every scenario's conference: (logical id, correct option); see
+/// [`lcr_testkit::conference`].
+pub use lcr_testkit::conference::QUESTIONS;
 
 /// State of one scenario.
 #[derive(Debug, World)]
@@ -138,29 +139,20 @@ impl LiveWorld {
 
     /// Creates the conference with the standard questions, in `status`, hosted by `host`.
     pub async fn create_conference(&mut self, host: &str, status: ConferenceStatus) -> StepResult {
-        let spec = ConferenceSpec {
-            host_user_id: self.user(host),
-            status: Some(if status == ConferenceStatus::Active {
+        let spec = conference::spec(
+            self.user(host),
+            Some(if status == ConferenceStatus::Active {
                 ConferenceStatus::Draft
             } else {
                 status
             }),
-            questions: QUESTIONS
+            QUESTIONS
                 .iter()
-                .map(|(q, correct)| QuestionSpec {
-                    question_id: self.question(q),
-                    question_text: format!("Question {q}?"),
-                    options: ["A", "B", "C", "D"]
-                        .iter()
-                        .map(|k| QuestionOption {
-                            key: (*k).into(),
-                            text: format!("Answer {k}"),
-                        })
-                        .collect(),
-                    correct_option: (*correct).into(),
+                .map(|(q, correct)| {
+                    conference::question(self.question(q), conference::question_text(q), *correct)
                 })
                 .collect(),
-        };
+        );
         self.host = Some(host.to_owned());
         let body = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
         self.admin_ok("PUT", &conference_path(&self.conference()), Some(body))

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use lcr_protocol::admin::{ConferenceSpec, QuestionSpec, activate_path, conference_path};
-use lcr_protocol::server::QuestionOption;
+use lcr_protocol::admin::{activate_path, conference_path};
+use lcr_testkit::conference;
 use tokio::sync::mpsc;
 
 use crate::drive::{Sample, Sink, run_host, run_voters};
@@ -109,24 +109,15 @@ async fn voters_transaction(user: &mut GooseUser) -> TransactionResult {
 
 /// Creates and activates the run's conference through the Control API (D8).
 pub async fn set_up(plan: &Plan) -> anyhow::Result<()> {
-    let spec = ConferenceSpec {
-        host_user_id: plan.host_user(),
-        status: None,
-        questions: (0..plan.questions)
-            .map(|k| QuestionSpec {
-                question_id: plan.question_id(k),
-                question_text: format!("Load question {}", k + 1),
-                options: ["A", "B", "C", "D"]
-                    .iter()
-                    .map(|o| QuestionOption {
-                        key: (*o).into(),
-                        text: format!("Option {o}"),
-                    })
-                    .collect(),
-                correct_option: "A".into(),
+    let spec = conference::spec(
+        plan.host_user(),
+        None,
+        (0..plan.questions)
+            .map(|k| {
+                conference::question(plan.question_id(k), format!("Load question {}", k + 1), "A")
             })
             .collect(),
-    };
+    );
     let http = reqwest::Client::new();
     let base = &plan.targets[0];
     let put = http

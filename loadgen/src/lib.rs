@@ -5,6 +5,7 @@
 //! each vote's scheduled time, fan-out delay of every broadcast to every recipient, and the
 //! correctness of every question's count. Reports go to `reports/<run-id>/`.
 //!
+//! - [`cli`]: the `loadgen` binary's options (a run, and `loadgen merge`), importable.
 //! - [`plan`]: the run decided up front (ids, shards, the seeded vote schedule).
 //! - [`drive`]: voters and host on the lean client of `lcr-client`.
 //! - [`attack`]: one shard under goose.
@@ -12,6 +13,7 @@
 //! - [`report`]: invariants, SLOs, `summary.json`/`.md`, `index.html` with plots, HDR logs.
 
 pub mod attack;
+pub mod cli;
 pub mod drive;
 pub mod plan;
 pub mod record;

@@ -1,5 +1,7 @@
 //! `loadgen`: runs a load test (one process, `--workers K` child processes, or one `--shard I/N`
 //! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards.
+//!
+//! Its options are [`loadgen::cli`]'s; the server under test is chosen by `lcr-profile`.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -8,129 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use lcr_profile::ServerUnderTest;
+use loadgen::cli::{Cli, MergeCli};
 use loadgen::plan::{Plan, Spread};
 use loadgen::record::Snapshot;
 use loadgen::report::{self, RunInfo, Slo};
-
-/// Drive N voters through Q questions against a Live Conference Runtime server and report.
-#[derive(Parser, Debug, Clone)]
-#[command(
-    name = "loadgen",
-    disable_version_flag = true,
-    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommand: `loadgen merge DIR... --report-dir OUT` merges shard directories."
-)]
-struct Cli {
-    /// Target base URL (repeat to spread voters over several servers). Without it the
-    /// reference server runs in process.
-    #[arg(long = "target", env = "LOADGEN_TARGET", value_delimiter = ',')]
-    targets: Vec<String>,
-    /// HS256 secret of the target (required with --target).
-    #[arg(long, env = "JWT_SECRET")]
-    jwt_secret: Option<String>,
-    /// Control API token of the target (required with --target).
-    #[arg(long, env = "ADMIN_TOKEN")]
-    admin_token: Option<String>,
-    /// Voters in the whole run.
-    #[arg(long, default_value_t = 1000)]
-    voters: usize,
-    /// Questions, pushed one after another.
-    #[arg(long, default_value_t = 2)]
-    questions: usize,
-    /// Seconds each question is live.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=3600))]
-    question_duration: u32,
-    /// Close each question by hand after this many seconds instead of waiting for the timeout.
-    #[arg(long)]
-    close_after: Option<u32>,
-    /// Report directory (default reports/<run-id>).
-    #[arg(long)]
-    report_dir: Option<PathBuf>,
-    /// Seed of the vote schedule.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Service-level objectives, e.g. "vote_ack.p99<100ms" (repeatable); a miss fails the run.
-    #[arg(long = "slo")]
-    slos: Vec<String>,
-    /// Run only slice I of N of the voters (for a run over several machines; merge after).
-    #[arg(long, value_parser = parse_shard)]
-    shard: Option<(usize, usize)>,
-    /// Child processes on this machine (default: enough for ≤ 15,000 sockets each).
-    #[arg(long)]
-    workers: Option<usize>,
-    /// Names the run (the same on every shard of it).
-    #[arg(long)]
-    run_id: Option<String>,
-    /// Voters driven by one goose user.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=20_000))]
-    batch_size: u64,
-    /// Local addresses to connect from: "auto" (127.0.0.1–8 for a loopback target), "none", or a list.
-    #[arg(long, default_value = "auto")]
-    local_ips: String,
-    /// Do not create the conference (another shard or the parent did).
-    #[arg(long)]
-    no_setup: bool,
-    /// Server process ids on this machine to sample for peak RSS and CPU (repeatable).
-    #[arg(long = "server-pid")]
-    server_pids: Vec<u32>,
-    /// Record every fan-out delivery in goose too: "on", "off" (connect, join and vote timings
-    /// only; deliveries stay in loadgen's own histograms), or "auto" (on up to 5,000 voters in a
-    /// process). Millions of deliveries through goose's metrics channel delay the voters.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
-    goose_fanout: String,
-    /// With the in-process server: put it on this Redis.
-    #[arg(long, env = "REDIS_URL")]
-    redis_url: Option<String>,
-    /// Voters (and the host) whose connection drops connect to the next target, join again and
-    /// send their unanswered vote again: for runs that kill a server node mid-question. A vote
-    /// the server answers `duplicate` after that was counted before the node died.
-    #[arg(long)]
-    reconnect: bool,
-    /// Threads of each process's async runtime (default: one per core). A run whose servers and
-    /// generator workers share a few cores does better with 1: no work stealing between them.
-    /// Passed on to the worker processes.
-    #[arg(long, env = "LOADGEN_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    worker_threads: Option<u16>,
-    /// How voters are spread over several targets: "round-robin" (voter i → target i mod T) or
-    /// "by-worker" (every voter of worker k → target k mod T, so each worker talks to one
-    /// server).
-    #[arg(long, value_enum, default_value_t = Spread::RoundRobin)]
-    spread: Spread,
-    /// Pin each worker process to one CPU (Linux, with `taskset`): with `--spread by-worker`
-    /// the CPU of the server it drives (server j on CPU j mod cores, as `loadgen/bench.sh`
-    /// pins them with PIN=1). On one box, a delivery then wakes no other CPU. Passed on to
-    /// the worker processes.
-    #[arg(long)]
-    pin_cpus: bool,
-    /// Goose's options.
-    #[command(flatten)]
-    goose: goose::config::GooseConfiguration,
-}
-
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (i, n) = s.split_once('/').ok_or("expected I/N")?;
-    let (i, n): (usize, usize) = (
-        i.parse().map_err(|_| "bad I")?,
-        n.parse().map_err(|_| "bad N")?,
-    );
-    if n == 0 || i >= n {
-        return Err("need 0 ≤ I < N".into());
-    }
-    Ok((i, n))
-}
-
-#[derive(Parser, Debug)]
-#[command(name = "loadgen merge")]
-struct MergeCli {
-    /// Shard report directories (each holds shard.json).
-    #[arg(required = true)]
-    dirs: Vec<PathBuf>,
-    /// Where the merged report goes.
-    #[arg(long)]
-    report_dir: PathBuf,
-    /// SLOs to judge the merged run by.
-    #[arg(long = "slo")]
-    slos: Vec<String>,
-}
 
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -255,36 +139,25 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
-    // The in-process reference server (embedded default).
-    let embedded = if cli.targets.is_empty() {
-        let mut config =
-            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
-                .on_redis(cli.redis_url.as_deref());
-        config.settings.rate_limit_events = 10_000;
-        Some(
-            reference_server::start(config)
-                .await
-                .context("starting the in-process reference server")?,
-        )
-    } else {
-        None
-    };
-    let (targets, secret, admin) = match &embedded {
-        Some(s) => (
-            vec![s.url()],
-            "loadgen-secret".to_owned(),
-            "loadgen-admin".to_owned(),
-        ),
-        None => (
-            cli.targets.clone(),
-            cli.jwt_secret
-                .clone()
-                .context("--jwt-secret (or JWT_SECRET) is required with --target")?,
-            cli.admin_token
-                .clone()
-                .context("--admin-token (or ADMIN_TOKEN) is required with --target")?,
-        ),
-    };
+    // The in-process reference server (embedded default), or the targets with their secrets.
+    let server = ServerUnderTest::choose(
+        &cli.targets,
+        cli.jwt_secret.as_deref(),
+        cli.admin_token.as_deref(),
+        || {
+            let mut config =
+                reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
+                    .on_redis(cli.redis_url.as_deref());
+            config.settings.rate_limit_events = 10_000;
+            config
+        },
+    )
+    .await?;
+    let (targets, secret, admin) = (
+        server.nodes.clone(),
+        server.jwt_secret.clone(),
+        server.admin_token.clone(),
+    );
     let deadline = Duration::from_secs(
         60 + cli.voters as u64 / 500
             + cli.questions as u64 * (u64::from(cli.question_duration) + 15),
@@ -365,9 +238,7 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     let verdict = report::verdict(&snap, &info, &slos);
     report::write(&dir, &snap, &verdict)?;
     print_verdict(&dir, &verdict);
-    if let Some(s) = embedded {
-        s.shutdown().await;
-    }
+    server.shutdown().await;
     Ok(verdict.violations.is_empty())
 }
 

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures_util::future::join_all;
 use lcr_client::{ClientConfig, Events, connect};
-use lcr_protocol::admin::{ConferenceSpec, QuestionSpec, activate_path, conference_path};
-use lcr_protocol::server::QuestionOption;
+use lcr_protocol::admin::{activate_path, conference_path};
 use lcr_protocol::{event, token};
+use lcr_testkit::conference;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -143,22 +143,11 @@ async fn main() {
     let url = format!("http://{addr}");
     let cid = format!("fp{}", lcr_protocol::now_millis());
     let qid = format!("{cid}q");
-    let spec = ConferenceSpec {
-        host_user_id: "host".into(),
-        status: None,
-        questions: vec![QuestionSpec {
-            question_id: qid.clone(),
-            question_text: "Which?".into(),
-            options: ["A", "B", "C", "D"]
-                .iter()
-                .map(|k| QuestionOption {
-                    key: (*k).into(),
-                    text: (*k).into(),
-                })
-                .collect(),
-            correct_option: "A".into(),
-        }],
-    };
+    let spec = conference::spec(
+        "host",
+        None,
+        vec![conference::question(&qid, "Which?", "A")],
+    );
     assert_eq!(
         http(
             &addr,

@@ -6,9 +6,13 @@
 //! - [`RedisProcess`]: a real `redis-server` keeping nothing on disk, restartable.
 //! - [`NodeProcess`]: a `reference-server` node, killable (SIGKILL) and restartable.
 //! - [`free_port`]: a TCP port on 127.0.0.1 that nobody listens on right now.
+//!
+//! And the sample conference every test, the feature suite, the load generator and the
+//! footprint example create: [`conference`] (standard questions with the options A–D).
 
 use std::net::TcpListener;
 
+pub mod conference;
 pub mod mongo;
 pub mod node;
 pub mod redis;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use cucumber::{given, then, when};
+use lcr_testkit::conference;
 use mongodb::bson::{Bson, Document, doc};
 use reference_server::mongo::{ANALYTICS, CONFERENCES, MongoDb, QUESTIONS};
 use serde_json::Value;
@@ -39,14 +40,12 @@ async fn stored(w: &mut LiveWorld, host: String) -> StepResult {
         .await
         .map_err(|e| format!("mongodb: {e}"))?;
     for (order, (q, correct)) in STANDARD.iter().enumerate() {
-        let options: Vec<Bson> = ["A", "B", "C", "D"]
-            .iter()
-            .map(|k| Bson::Document(doc! {"key": *k, "text": format!("Answer {k}")}))
-            .collect();
+        let options = mongodb::bson::to_bson(&conference::options())
+            .map_err(|e| format!("the standard options as BSON: {e}"))?;
         db.collection(QUESTIONS)
             .insert_one(doc! {
                 "_id": w.question(q), "conferenceId": &cid, "order": order as i32,
-                "isLive": false, "questionText": format!("Question {q}?"), "options": options,
+                "isLive": false, "questionText": conference::question_text(q), "options": options,
                 "correctOption": *correct, "status": "IDLE", "createdByRole": "HOST",
             })
             .await

@@ -188,15 +188,15 @@ async fn two_node_processes(
     let node1 = NodeProcess::start(bin, "node-1", &env).expect("node 1");
     let node2 = NodeProcess::start(bin, "node-2", &env).expect("node 2");
     let cid = format!("{prefix}-{}", lcr_protocol::now_millis());
-    let spec = lcr_protocol::admin::ConferenceSpec {
-        host_user_id: "hana".into(),
-        status: Some(lcr_protocol::ConferenceStatus::Active),
-        questions: correct
+    let spec = lcr_testkit::conference::spec(
+        "hana",
+        Some(lcr_protocol::ConferenceStatus::Active),
+        correct
             .iter()
             .enumerate()
             .map(|(i, c)| question(&format!("{cid}-q{}", i + 1), c))
             .collect(),
-    };
+    );
     let addr: std::net::SocketAddr = node2.url().trim_start_matches("http://").parse().unwrap();
     let path = lcr_protocol::admin::conference_path(&cid);
     let body = serde_json::to_string(&spec).unwrap();

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lcr_client::{ClientConfig, ConnectError, Events, Received, connect};
-use lcr_protocol::admin::{ConferenceSpec, QuestionSpec};
-use lcr_protocol::server::QuestionOption;
+use lcr_protocol::admin::QuestionSpec;
 use lcr_protocol::{ConferenceStatus, event};
+use lcr_testkit::conference;
 use reference_server::config::Settings;
 use reference_server::server::{RunningServer, ServerConfig, StoreConfig, start};
 use serde_json::{Value, json};
@@ -128,7 +128,7 @@ impl Env {
 
     /// Creates a conference with the standard questions q1 (A right), q2 (B), q3 (C), in `status`.
     pub async fn conference(&self, host: &str, status: ConferenceStatus) -> String {
-        self.conference_with(host, status, &[("q1", "A"), ("q2", "B"), ("q3", "C")])
+        self.conference_with(host, status, &conference::QUESTIONS)
             .await
     }
 
@@ -144,11 +144,11 @@ impl Env {
             "conf{}",
             ENV_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let spec = ConferenceSpec {
-            host_user_id: host.to_owned(),
-            status: Some(status),
-            questions: questions.iter().map(|(q, c)| question(q, c)).collect(),
-        };
+        let spec = conference::spec(
+            host,
+            Some(status),
+            questions.iter().map(|(q, c)| question(q, c)).collect(),
+        );
         let (code, body) = self
             .http(
                 "PUT",
@@ -244,7 +244,6 @@ impl Drop for Env {
     }
 }
 
-/// A standard question: options A–D, `correct` right.
 /// Connects `user` with a valid token to the server at `url`.
 pub async fn actor_at(url: &str, user: &str) -> Actor {
     let token = lcr_protocol::token::mint(JWT_SECRET, user, 3600).unwrap();
@@ -257,19 +256,10 @@ pub async fn actor_at(url: &str, user: &str) -> Actor {
     }
 }
 
+/// A standard question (options A–D, see [`lcr_testkit::conference`]), text "Question {id}?",
+/// `correct` right.
 pub fn question(id: &str, correct: &str) -> QuestionSpec {
-    QuestionSpec {
-        question_id: id.to_owned(),
-        question_text: format!("Question {id}?"),
-        options: ["A", "B", "C", "D"]
-            .iter()
-            .map(|k| QuestionOption {
-                key: (*k).to_owned(),
-                text: format!("Answer {k}"),
-            })
-            .collect(),
-        correct_option: correct.to_owned(),
-    }
+    conference::question(id, conference::question_text(id), correct)
 }
 
 /// One connected user.

@@ -1,6 +1,6 @@
 //! `docker-compose.yml` against what it runs: the reference server's CLI, loadgen's and
-//! conformance's flags, `deploy/nginx.conf` and the `Dockerfile`. Docker is not needed: the
-//! files are read and compared, nothing is built or started.
+//! conformance's flags, `deploy/nginx.conf`, the `Dockerfile` and its `.dockerignore`. Docker is
+//! not needed: the files are read and compared, nothing is built or started.
 //!
 //! What is checked (each failure names the service and the key):
 //! - services `redis`, `mongo`, `server-1`, `server-2`, `lb`, `loadgen`, `conformance` exist;
@@ -19,41 +19,35 @@
 //!   behind the profiles `load` / `conformance`; `--report-dir` is under the mounted `/reports`;
 //!   conformance's `--features` is where the Dockerfile copies `features/`;
 //! - the Dockerfile has a stage for every compose `build.target`, the builder builds the three
-//!   packages, the `server` stage EXPOSEs the BIND port, the `loadgen` stage copies `features/`.
+//!   packages, the `server` stage EXPOSEs the BIND port, the `loadgen` stage copies `features/`;
+//! - the build context keeps what the workspace needs: `.dockerignore` (applied as Docker does)
+//!   excludes nothing of `vendor/`, `features/` and `Cargo.lock`, nor of any workspace member's
+//!   `Cargo.toml` and library/binary sources (cargo resolves the whole workspace, so a member
+//!   missing from the context fails the image build).
 //!
-//! Flags: loadgen's come from `loadgen --help` (the binary of this package, so it is current).
-//! conformance is another package, whose binary this test cannot ask Cargo to build, so its flags
-//! come from its source: the fields of `struct Suite` in `conformance/src/main.rs` (clap's
-//! `long` = field name in kebab-case, or an explicit `long = "..."`), plus the options cucumber
-//! 0.21 itself adds (`CUCUMBER_FLAGS`).
+//! Flags come from the binaries' own clap types, imported: `reference_server::config::Cli`,
+//! `loadgen::cli::Cli`, and `conformance::cli::command()` (its `Suite` with cucumber's own
+//! `cli::Opts` of the parser, runner and writers it runs with, so cucumber's flags are cucumber's).
 //!
 //! Compose `${VAR:-default}` interpolation is resolved to the default, so the checks see the
 //! file as it runs with an empty environment. `LCR_COMPOSE_FILE=/path/docker-compose.yml` checks
 //! another compose file (relative paths in it, build contexts and mounts, resolve from its folder).
+//!
+//! Run: `cargo test -p lcr-deploy` (this file alone: `cargo test -p lcr-deploy --test compose`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use clap::CommandFactory;
+use lcr_deploy::compose::{
+    Compose, build_target, command, environment, flag_value, healthcheck_test, healthy_deps,
+    host_of, interpolate, port_of, published_ports, scalar, strings,
+};
+use lcr_deploy::dockerfile::{DockerIgnore, dockerfile_stages, features_copy};
+use lcr_deploy::flags::{env_flags, long_flags};
+use lcr_deploy::nginx::{Nginx, parse_nginx};
+use lcr_deploy::workspace::{files_under, members};
 use serde_yaml::Value;
-
-/// Options cucumber 0.21 adds to `conformance` (runner, parser and writers of `cli::Opts`).
-const CUCUMBER_FLAGS: &[&str] = &[
-    "--name",
-    "--scenario-name",
-    "--tags",
-    "--input",
-    "--concurrency",
-    "--fail-fast",
-    "--ff",
-    "--retry",
-    "--retry-after",
-    "--retry-tag-filter",
-    "--color",
-    "--junit-v",
-    "--help",
-];
 
 /// Secrets the server reads from the environment only (not clap arguments).
 const SERVER_SECRETS: &[&str] = &["JWT_SECRET", "ADMIN_TOKEN"];
@@ -67,220 +61,6 @@ const SERVER_REQUIRED: &[&str] = &[
     "ADMIN_TOKEN",
 ];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("loadgen sits in the workspace")
-        .to_path_buf()
-}
-
-fn compose_path() -> PathBuf {
-    std::env::var_os("LCR_COMPOSE_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("docker-compose.yml"))
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// The compose file, parsed, and the folder its relative paths resolve from.
-struct Compose {
-    doc: Value,
-    dir: PathBuf,
-}
-
-impl Compose {
-    fn load() -> Compose {
-        let path = compose_path();
-        let doc: Value = serde_yaml::from_str(&read(&path))
-            .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
-        let dir = path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Compose { doc, dir }
-    }
-
-    fn services(&self) -> BTreeMap<String, &Value> {
-        self.doc
-            .get("services")
-            .and_then(Value::as_mapping)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn service(&self, name: &str) -> &Value {
-        self.doc
-            .get("services")
-            .and_then(|s| s.get(name))
-            .unwrap_or_else(|| panic!("service `{name}`: missing from docker-compose.yml"))
-    }
-
-    /// Services built from the Dockerfile target `server`.
-    fn server_nodes(&self) -> BTreeMap<String, &Value> {
-        self.services()
-            .into_iter()
-            .filter(|(_, s)| build_target(s).as_deref() == Some("server"))
-            .collect()
-    }
-
-    fn dockerfile(&self, service: &str) -> (PathBuf, String) {
-        let build = self
-            .service(service)
-            .get("build")
-            .unwrap_or_else(|| panic!("service `{service}`, key `build`: missing"));
-        let (context, file) = match build {
-            Value::String(ctx) => (ctx.clone(), "Dockerfile".to_owned()),
-            _ => (
-                build
-                    .get("context")
-                    .and_then(Value::as_str)
-                    .unwrap_or(".")
-                    .to_owned(),
-                build
-                    .get("dockerfile")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Dockerfile")
-                    .to_owned(),
-            ),
-        };
-        let path = self.dir.join(context).join(file);
-        let text = read(&path);
-        (path, text)
-    }
-}
-
-/// Compose variable interpolation with an empty environment: `${VAR:-d}` / `${VAR-d}` give `d`,
-/// `${VAR}` / `$VAR` give "", `$$` gives `$`.
-fn interpolate(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        if let Some(r) = after.strip_prefix('$') {
-            out.push('$');
-            rest = r;
-        } else if let Some(body) = after.strip_prefix('{') {
-            let end = body.find('}').unwrap_or(body.len());
-            let expr = &body[..end];
-            if let Some((_, default)) = expr.split_once(":-").or_else(|| expr.split_once('-')) {
-                out.push_str(default);
-            }
-            rest = body.get(end + 1..).unwrap_or("");
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            rest = &after[end..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(interpolate(s)),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn build_target(service: &Value) -> Option<String> {
-    service
-        .get("build")
-        .and_then(|b| b.get("target"))
-        .and_then(scalar)
-}
-
-/// `environment:` as a map (mapping or `KEY=value` list form); `None` values are unset keys.
-fn environment(service: &Value) -> BTreeMap<String, Option<String>> {
-    match service.get("environment") {
-        Some(Value::Mapping(m)) => m
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), scalar(v))))
-            .collect(),
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|item| match item.split_once('=') {
-                Some((k, v)) => (k.to_owned(), Some(interpolate(v))),
-                None => (item.to_owned(), None),
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
-/// `command:` as arguments (list form, or a string split on whitespace).
-fn command(service: &Value) -> Vec<String> {
-    match service.get("command") {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-        Some(Value::String(s)) => interpolate(s)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The value after `flag` in `args` (`--flag v` or `--flag=v`).
-fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
-    args.iter().enumerate().find_map(|(i, a)| {
-        if a == flag {
-            args.get(i + 1).map(String::as_str)
-        } else {
-            a.strip_prefix(flag).and_then(|r| r.strip_prefix('='))
-        }
-    })
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-        Some(v) => scalar(v).into_iter().collect(),
-        None => Vec::new(),
-    }
-}
-
-/// The port of `host:port` or `scheme://host:port/path`.
-fn port_of(addr: &str) -> Option<u16> {
-    let addr = addr.split_once("://").map_or(addr, |(_, r)| r);
-    let hostport = addr.split('/').next()?;
-    hostport.rsplit_once(':')?.1.parse().ok()
-}
-
-/// The host of `scheme://host:port/path`.
-fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let hostport = rest.split(['/', '?']).next()?;
-    let hostport = hostport.rsplit_once('@').map_or(hostport, |(_, h)| h);
-    Some(hostport.rsplit_once(':').map_or(hostport, |(h, _)| h))
-}
-
-/// Names of the services a service `depends_on` with `condition: service_healthy`.
-fn healthy_deps(service: &Value) -> BTreeSet<String> {
-    match service.get("depends_on") {
-        Some(Value::Mapping(m)) => m
-            .iter()
-            .filter(|(_, v)| v.get("condition").and_then(Value::as_str) == Some("service_healthy"))
-            .filter_map(|(k, _)| k.as_str().map(str::to_owned))
-            .collect(),
-        _ => BTreeSet::new(),
-    }
-}
-
-fn healthcheck_test(service: &Value) -> Option<String> {
-    let test = service.get("healthcheck")?.get("test")?;
-    Some(strings(Some(test)).join(" "))
-}
-
 fn finish(failures: Vec<String>) {
     assert!(
         failures.is_empty(),
@@ -288,74 +68,6 @@ fn finish(failures: Vec<String>) {
         failures.len(),
         failures.join("\n  - ")
     );
-}
-
-// --- nginx ---------------------------------------------------------------------------------
-
-/// What the test reads from the nginx config.
-#[derive(Debug, Default)]
-struct Nginx {
-    /// upstream name → (`ip_hash` present, `host:port` servers).
-    upstreams: BTreeMap<String, (bool, Vec<String>)>,
-    listen: Vec<u16>,
-    proxy_pass: Vec<String>,
-    text: String,
-}
-
-fn parse_nginx(text: &str) -> Nginx {
-    let clean: String = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n");
-    // Statements end at `;`, `{` or `}`.
-    let mut nginx = Nginx {
-        text: clean.clone(),
-        ..Nginx::default()
-    };
-    let mut stack: Vec<Vec<String>> = Vec::new();
-    let mut current = String::new();
-    for c in clean.chars() {
-        match c {
-            '{' => {
-                stack.push(current.split_whitespace().map(str::to_owned).collect());
-                current.clear();
-            }
-            '}' => {
-                stack.pop();
-                current.clear();
-            }
-            ';' => {
-                let statement = std::mem::take(&mut current);
-                let words: Vec<&str> = statement.split_whitespace().collect();
-                let block = stack.last().cloned().unwrap_or_default();
-                let in_upstream = block.first().map(String::as_str) == Some("upstream");
-                match (in_upstream, words.as_slice()) {
-                    (true, ["server", addr, ..]) => {
-                        let name = block.get(1).cloned().unwrap_or_default();
-                        nginx
-                            .upstreams
-                            .entry(name)
-                            .or_default()
-                            .1
-                            .push((*addr).to_owned());
-                    }
-                    (true, ["ip_hash"]) => {
-                        let name = block.get(1).cloned().unwrap_or_default();
-                        nginx.upstreams.entry(name).or_default().0 = true;
-                    }
-                    (false, ["listen", addr, ..]) => {
-                        let port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-                        nginx.listen.extend(port);
-                    }
-                    (false, ["proxy_pass", url]) => nginx.proxy_pass.push((*url).to_owned()),
-                    _ => {}
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    nginx
 }
 
 /// The nginx config the `lb` service mounts (a volume whose source ends in `.conf`).
@@ -383,184 +95,31 @@ fn lb_nginx(compose: &Compose, failures: &mut Vec<String>) -> Option<Nginx> {
     }
 }
 
-/// Container ports the `lb` publishes (short `HOST:CONTAINER` or long `{published, target}`).
-fn published_ports(service: &Value) -> Vec<(Option<String>, Option<u16>)> {
-    let Some(Value::Sequence(items)) = service.get("ports") else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|p| match p {
-            Value::Mapping(_) => (
-                p.get("published").and_then(scalar),
-                p.get("target")
-                    .and_then(scalar)
-                    .and_then(|t| t.parse().ok()),
-            ),
-            _ => {
-                let s = scalar(p).unwrap_or_default();
-                let s = s.split('/').next().unwrap_or("").to_owned();
-                let parts: Vec<&str> = s.split(':').collect();
-                match parts.as_slice() {
-                    [container] => (None, container.parse().ok()),
-                    [.., host, container] => (Some((*host).to_owned()), container.parse().ok()),
-                    [] => (None, None),
-                }
-            }
-        })
-        .collect()
-}
-
-// --- Dockerfile ----------------------------------------------------------------------------
-
-/// Stage name → the stage's instructions (comments and continuations joined).
-fn dockerfile_stages(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut instructions = Vec::new();
-    let mut current = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('#') && current.is_empty() {
-            continue;
-        }
-        if let Some(body) = trimmed.strip_suffix('\\') {
-            current.push_str(body);
-            current.push(' ');
-        } else {
-            current.push_str(trimmed);
-            if !current.trim().is_empty() {
-                instructions.push(current.trim().to_owned());
-            }
-            current.clear();
-        }
-    }
-    let mut stages: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // Global ARGs before the first FROM.
-    let mut stage = "(global)".to_owned();
-    for ins in instructions {
-        let words: Vec<&str> = ins.split_whitespace().collect();
-        if words
-            .first()
-            .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
-        {
-            stage = match words.as_slice() {
-                [.., as_kw, name] if as_kw.eq_ignore_ascii_case("AS") => name.to_string(),
-                _ => format!("#{}", stages.len()),
-            };
-        }
-        stages.entry(stage.clone()).or_default().push(ins);
-    }
-    stages
-}
-
-/// The destination of `COPY features/ DEST` (or `COPY features DEST`) in a stage.
-fn features_copy(stage: &[String]) -> Option<String> {
-    stage.iter().find_map(|ins| {
-        let words: Vec<&str> = ins.split_whitespace().collect();
-        if !words.first()?.eq_ignore_ascii_case("COPY") {
-            return None;
-        }
-        let args: Vec<&str> = words[1..]
-            .iter()
-            .copied()
-            .filter(|w| !w.starts_with("--"))
-            .collect();
-        let (dest, sources) = args.split_last()?;
-        sources
-            .iter()
-            .any(|s| s.trim_end_matches('/') == "features")
-            .then(|| dest.trim_end_matches('/').to_owned())
-    })
-}
-
 // --- flags ---------------------------------------------------------------------------------
 
-/// `--long` names in a help text.
-fn help_flags(help: &str) -> BTreeSet<String> {
-    help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .filter(|w| w.starts_with("--") && w.len() > 2)
-        .map(str::to_owned)
-        .collect()
-}
-
+/// loadgen's flags: `loadgen::cli::Cli`'s (goose's own options flattened into it).
 fn loadgen_flags() -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .arg("--help")
-        .output()
-        .expect("running loadgen --help");
-    let help = String::from_utf8_lossy(&out.stdout);
+    let flags = long_flags(&loadgen::cli::Cli::command());
     assert!(
-        out.status.success() && help.contains("--target"),
-        "loadgen --help failed: {help}{}",
-        String::from_utf8_lossy(&out.stderr)
+        flags.contains("--target") && flags.contains("--users"),
+        "loadgen::cli::Cli has no --target or goose's --users: {flags:?}"
     );
-    help_flags(&help)
+    flags
 }
 
-/// conformance's flags from its source: `struct Suite`'s `#[arg(long ...)]` fields, plus
-/// cucumber's own options.
+/// conformance's flags: its `Suite` and cucumber's own options, as the binary parses them.
 fn conformance_flags() -> BTreeSet<String> {
-    let path = workspace().join("conformance/src/main.rs");
-    let src = read(&path);
-    let start = src
-        .find("struct Suite")
-        .unwrap_or_else(|| panic!("{}: no `struct Suite`", path.display()));
-    let body = &src[start..];
-    let body = &body[body.find('{').unwrap() + 1..];
-    let mut depth = 1;
-    let end = body
-        .char_indices()
-        .find(|&(_, c)| {
-            match c {
-                '{' => depth += 1,
-                '}' => depth -= 1,
-                _ => {}
-            }
-            depth == 0
-        })
-        .map_or(body.len(), |(i, _)| i);
-    let mut flags: BTreeSet<String> = CUCUMBER_FLAGS.iter().map(|f| (*f).to_owned()).collect();
-    let mut attrs = String::new();
-    // Brackets still open in `attrs` (an attribute spread over several lines).
-    let mut open = 0i32;
-    for line in body[..end].lines().map(str::trim) {
-        if open == 0 && (line.starts_with("//") || line.is_empty()) {
-            continue;
-        }
-        if open > 0 || line.starts_with("#[") {
-            attrs.push_str(line);
-            attrs.push(' ');
-            open += line.matches('[').count() as i32 - line.matches(']').count() as i32;
-            continue;
-        }
-        // A field: `name: Type,` (possibly `pub name: Type,`).
-        let decl = line.strip_prefix("pub ").unwrap_or(line);
-        if let Some((name, _)) = decl.split_once(':') {
-            let explicit = attrs
-                .split("long = \"")
-                .nth(1)
-                .and_then(|r| r.split('"').next());
-            let has_long = attrs.contains("long");
-            if has_long {
-                let long = explicit.map_or_else(|| name.trim().replace('_', "-"), str::to_owned);
-                flags.insert(format!("--{long}"));
-            }
-        }
-        attrs.clear();
-    }
+    let flags = long_flags(&conformance::cli::command());
     assert!(
-        flags.contains("--target") && flags.contains("--report-dir"),
-        "scanning {} found no --target/--report-dir: {flags:?}",
-        path.display()
+        flags.contains("--target") && flags.contains("--report-dir") && flags.contains("--tags"),
+        "conformance::cli::command() has no --target/--report-dir/--tags: {flags:?}"
     );
     flags
 }
 
 /// The env names `reference_server::config::Cli` declares, with the long flag of each.
 fn server_env_args() -> BTreeMap<String, String> {
-    reference_server::config::Cli::command()
-        .get_arguments()
-        .filter_map(|a| Some((a.get_env()?.to_str()?.to_owned(), a.get_long()?.to_owned())))
-        .collect()
+    env_flags(&reference_server::config::Cli::command())
 }
 
 // --- tests ---------------------------------------------------------------------------------
@@ -987,16 +546,95 @@ fn dockerfile_targets_match_compose() {
             failures.push("Dockerfile stage `loadgen`: no non-root USER".into());
         }
     }
-    // The build context must keep what the workspace needs.
-    if let Ok(ignore) = std::fs::read_to_string(path.with_file_name(".dockerignore")) {
-        for needed in ["vendor", "features", "Cargo.lock"] {
-            if ignore
-                .lines()
-                .map(|l| l.trim().trim_end_matches('/'))
-                .any(|l| l == needed || l == format!("{needed}*"))
-            {
+    // The build context must keep what the workspace needs: Cargo.lock, the feature files, the
+    // vendored crates ([patch.crates-io]).
+    let (context, _) = compose.build_context("server-1");
+    let ignore = DockerIgnore::of_context(&context);
+    let root = lcr_deploy::workspace_root();
+    let vendored: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("vendor"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|d| d.join("Cargo.toml").is_file())
+        .flat_map(|d| {
+            let mut files = vec![d.join("Cargo.toml")];
+            files.extend(files_under(&d.join("src")));
+            files
+        })
+        .collect();
+    for (needed, files) in [
+        ("vendor", vendored),
+        ("features", files_under(&root.join("features"))),
+        ("Cargo.lock", vec![root.join("Cargo.lock")]),
+    ] {
+        if files.is_empty() {
+            failures.push(format!("{needed}: nothing found in {}", root.display()));
+        }
+        if let Some(problem) = files
+            .iter()
+            .find_map(|f| out_of_context(&context, &ignore, f))
+        {
+            failures.push(format!(
+                ".dockerignore: excludes `{needed}`, which the build needs ({problem})"
+            ));
+        }
+    }
+    finish(failures);
+}
+
+/// Why `file` does not reach the build context `context`, if it does not.
+fn out_of_context(context: &Path, ignore: &DockerIgnore, file: &Path) -> Option<String> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let file = canonical(file);
+    let Ok(relative) = file.strip_prefix(canonical(context)) else {
+        return Some(format!(
+            "{} is outside the build context {}",
+            file.display(),
+            context.display()
+        ));
+    };
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    ignore
+        .excluded_by(&relative)
+        .map(|line| format!("`{line}` excludes {relative}"))
+}
+
+#[test]
+fn every_workspace_member_reaches_the_build_context() {
+    // The builder copies the context and runs cargo, which loads every member of the workspace:
+    // each one's Cargo.toml and library/binary sources must be in the context.
+    let compose = Compose::load();
+    let (context, _) = compose.build_context("server-1");
+    let ignore = DockerIgnore::of_context(&context);
+    let members = members(&lcr_deploy::workspace_root());
+    let names: BTreeSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    for expected in [
+        "reference-server",
+        "loadgen",
+        "conformance",
+        "lcr-profile",
+        "lcr-deploy",
+    ] {
+        assert!(
+            names.contains(expected),
+            "cargo metadata lists no member {expected}: {names:?}"
+        );
+    }
+    let mut failures = Vec::new();
+    for member in &members {
+        assert!(
+            member.build_files.contains(&member.manifest) && member.build_files.len() > 1,
+            "{}: no sources found: {:?}",
+            member.name,
+            member.build_files
+        );
+        for file in &member.build_files {
+            if let Some(problem) = out_of_context(&context, &ignore, file) {
                 failures.push(format!(
-                    ".dockerignore: excludes `{needed}`, which the build needs"
+                    "workspace member `{}`: {problem}; cargo in the Dockerfile's builder needs it \
+                     (re-include it with a `!` line in .dockerignore)",
+                    member.name
                 ));
             }
         }

@@ -1,0 +1,137 @@
+//! `loadgen`'s command line: a run ([`Cli`]) and `loadgen merge` ([`MergeCli`]). Public so that
+//! other crates can check against the real flags (`lcr-deploy`'s compose test reads them through
+//! [`clap::CommandFactory`]).
+//!
+//! ```
+//! use clap::Parser;
+//! let cli = loadgen::cli::Cli::parse_from(["loadgen", "--voters", "10", "--shard", "1/2"]);
+//! assert_eq!((cli.voters, cli.shard), (10, Some((1, 2))));
+//! assert!(cli.targets.is_empty(), "no --target: the reference server in process");
+//! ```
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::plan::Spread;
+
+/// Drive N voters through Q questions against a Live Conference Runtime server and report.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "loadgen",
+    disable_version_flag = true,
+    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommand: `loadgen merge DIR... --report-dir OUT` merges shard directories."
+)]
+pub struct Cli {
+    /// Target base URL (repeat to spread voters over several servers). Without it the
+    /// reference server runs in process.
+    #[arg(long = "target", env = "LOADGEN_TARGET", value_delimiter = ',')]
+    pub targets: Vec<String>,
+    /// HS256 secret of the target (required with --target).
+    #[arg(long, env = "JWT_SECRET")]
+    pub jwt_secret: Option<String>,
+    /// Control API token of the target (required with --target).
+    #[arg(long, env = "ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Voters in the whole run.
+    #[arg(long, default_value_t = 1000)]
+    pub voters: usize,
+    /// Questions, pushed one after another.
+    #[arg(long, default_value_t = 2)]
+    pub questions: usize,
+    /// Seconds each question is live.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=3600))]
+    pub question_duration: u32,
+    /// Close each question by hand after this many seconds instead of waiting for the timeout.
+    #[arg(long)]
+    pub close_after: Option<u32>,
+    /// Report directory (default reports/<run-id>).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Seed of the vote schedule.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Service-level objectives, e.g. "vote_ack.p99<100ms" (repeatable); a miss fails the run.
+    #[arg(long = "slo")]
+    pub slos: Vec<String>,
+    /// Run only slice I of N of the voters (for a run over several machines; merge after).
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Child processes on this machine (default: enough for ≤ 15,000 sockets each).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Names the run (the same on every shard of it).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Voters driven by one goose user.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    pub batch_size: u64,
+    /// Local addresses to connect from: "auto" (127.0.0.1–8 for a loopback target), "none", or a list.
+    #[arg(long, default_value = "auto")]
+    pub local_ips: String,
+    /// Do not create the conference (another shard or the parent did).
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Server process ids on this machine to sample for peak RSS and CPU (repeatable).
+    #[arg(long = "server-pid")]
+    pub server_pids: Vec<u32>,
+    /// Record every fan-out delivery in goose too: "on", "off" (connect, join and vote timings
+    /// only; deliveries stay in loadgen's own histograms), or "auto" (on up to 5,000 voters in a
+    /// process). Millions of deliveries through goose's metrics channel delay the voters.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    pub goose_fanout: String,
+    /// With the in-process server: put it on this Redis.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Voters (and the host) whose connection drops connect to the next target, join again and
+    /// send their unanswered vote again: for runs that kill a server node mid-question. A vote
+    /// the server answers `duplicate` after that was counted before the node died.
+    #[arg(long)]
+    pub reconnect: bool,
+    /// Threads of each process's async runtime (default: one per core). A run whose servers and
+    /// generator workers share a few cores does better with 1: no work stealing between them.
+    /// Passed on to the worker processes.
+    #[arg(long, env = "LOADGEN_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+    /// How voters are spread over several targets: "round-robin" (voter i → target i mod T) or
+    /// "by-worker" (every voter of worker k → target k mod T, so each worker talks to one
+    /// server).
+    #[arg(long, value_enum, default_value_t = Spread::RoundRobin)]
+    pub spread: Spread,
+    /// Pin each worker process to one CPU (Linux, with `taskset`): with `--spread by-worker`
+    /// the CPU of the server it drives (server j on CPU j mod cores, as `loadgen/bench.sh`
+    /// pins them with PIN=1). On one box, a delivery then wakes no other CPU. Passed on to
+    /// the worker processes.
+    #[arg(long)]
+    pub pin_cpus: bool,
+    /// Goose's options.
+    #[command(flatten)]
+    pub goose: goose::config::GooseConfiguration,
+}
+
+/// `--shard I/N`: slice `I` (0-based) of `N`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N")?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "bad I")?,
+        n.parse().map_err(|_| "bad N")?,
+    );
+    if n == 0 || i >= n {
+        return Err("need 0 ≤ I < N".into());
+    }
+    Ok((i, n))
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "loadgen merge")]
+pub struct MergeCli {
+    /// Shard report directories (each holds shard.json).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged report goes.
+    #[arg(long)]
+    pub report_dir: PathBuf,
+    /// SLOs to judge the merged run by.
+    #[arg(long = "slo")]
+    pub slos: Vec<String>,
+}
