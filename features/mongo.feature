@@ -1,7 +1,7 @@
 @mongo @D23
 Feature: MongoDB is the source of truth
   Decision D23 and spec §11: conferences and questions come from MongoDB's collections
-  (`conferences`, `conferencequestions`, seed 001's schema) and final results are written to
+  (`conferences`, `conferencequestions`: the existing backend's schema, protocol §11) and final results are written to
   `conferencequestionanalytics` asynchronously and idempotently; Redis vote keys are deleted
   only after the write is confirmed, so a MongoDB outage delays results and never loses them.
   Run with `--mongo-url` (the server's MongoDB).

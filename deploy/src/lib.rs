@@ -2,7 +2,8 @@
 //! `.dockerignore` — against the binaries' real flags and the workspace they are built from.
 //! Docker is not needed: the files are read and compared, nothing is built or started.
 //!
-//! The checks are the tests of this crate (`tests/compose.rs`: `cargo test -p lcr-deploy`);
+//! The checks are the tests of this crate (`tests/compose.rs`, `tests/image.rs`:
+//! `cargo test -p lcr-deploy`);
 //! this library holds what they read the files with. More deployment checks will be added here.
 //!
 //! - [`compose`]: the compose file, its services, environments, commands, ports and
@@ -38,4 +39,18 @@ pub fn workspace_root() -> PathBuf {
 /// When it cannot be read (the panic names the file).
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Fails the test with every problem found in `what`, one a line.
+///
+/// # Panics
+///
+/// When `failures` is not empty.
+pub fn assert_no_failures(what: &str, failures: Vec<String>) {
+    assert!(
+        failures.is_empty(),
+        "{what}: {} problem(s):\n  - {}",
+        failures.len(),
+        failures.join("\n  - ")
+    );
 }

@@ -1,5 +1,5 @@
 //! `docker-compose.yml` against what it runs: the reference server's CLI, loadgen's and
-//! conformance's flags, `deploy/nginx.conf`, the `Dockerfile` and its `.dockerignore`. Docker is
+//! conformance's flags and `deploy/nginx.conf` (the images are `tests/image.rs`'s). Docker is
 //! not needed: the files are read and compared, nothing is built or started.
 //!
 //! What is checked (each failure names the service and the key):
@@ -18,12 +18,6 @@
 //!   `--target` points at the lb's (or a node's) port; the secrets equal the servers'; they are
 //!   behind the profiles `load` / `conformance`; `--report-dir` is under the mounted `/reports`;
 //!   conformance's `--features` is where the Dockerfile copies `features/`;
-//! - the Dockerfile has a stage for every compose `build.target`, the builder builds the three
-//!   packages, the `server` stage EXPOSEs the BIND port, the `loadgen` stage copies `features/`;
-//! - the build context keeps what the workspace needs: `.dockerignore` (applied as Docker does)
-//!   excludes nothing of `vendor/`, `features/` and `Cargo.lock`, nor of any workspace member's
-//!   `Cargo.toml` and library/binary sources (cargo resolves the whole workspace, so a member
-//!   missing from the context fails the image build).
 //!
 //! Flags come from the binaries' own clap types, imported: `reference_server::config::Cli`,
 //! `loadgen::cli::Cli`, and `conformance::cli::command()` (its `Suite` with cucumber's own
@@ -36,17 +30,16 @@
 //! Run: `cargo test -p lcr-deploy` (this file alone: `cargo test -p lcr-deploy --test compose`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use clap::CommandFactory;
+use lcr_deploy::assert_no_failures;
 use lcr_deploy::compose::{
-    Compose, build_target, command, environment, flag_value, healthcheck_test, healthy_deps,
-    host_of, interpolate, port_of, published_ports, scalar, strings,
+    Compose, command, environment, flag_value, healthcheck_test, healthy_deps, host_of,
+    interpolate, port_of, published_ports, scalar, strings,
 };
-use lcr_deploy::dockerfile::{DockerIgnore, dockerfile_stages, features_copy};
+use lcr_deploy::dockerfile::{dockerfile_stages, features_copy};
 use lcr_deploy::flags::{env_flags, long_flags};
 use lcr_deploy::nginx::{Nginx, parse_nginx};
-use lcr_deploy::workspace::{files_under, members};
 use serde_yaml::Value;
 
 /// Secrets the server reads from the environment only (not clap arguments).
@@ -60,15 +53,6 @@ const SERVER_REQUIRED: &[&str] = &[
     "JWT_SECRET",
     "ADMIN_TOKEN",
 ];
-
-fn finish(failures: Vec<String>) {
-    assert!(
-        failures.is_empty(),
-        "docker-compose.yml: {} problem(s):\n  - {}",
-        failures.len(),
-        failures.join("\n  - ")
-    );
-}
 
 /// The nginx config the `lb` service mounts (a volume whose source ends in `.conf`).
 fn lb_nginx(compose: &Compose, failures: &mut Vec<String>) -> Option<Nginx> {
@@ -165,7 +149,7 @@ fn services_and_images() {
             )),
         }
     }
-    finish(failures);
+    assert_no_failures("docker-compose.yml", failures);
 }
 
 #[test]
@@ -263,7 +247,7 @@ fn server_nodes_match_the_reference_server_cli() {
             )),
         }
     }
-    finish(failures);
+    assert_no_failures("docker-compose.yml", failures);
 }
 
 #[test]
@@ -277,7 +261,7 @@ fn load_balancer_points_at_the_server_nodes() {
         failures.push(format!("service `lb`, key `image`: `{image}` is not nginx"));
     }
     let Some(nginx) = lb_nginx(&compose, &mut failures) else {
-        return finish(failures);
+        return assert_no_failures("docker-compose.yml", failures);
     };
     let published = published_ports(lb);
     if published.is_empty() {
@@ -353,7 +337,7 @@ fn load_balancer_points_at_the_server_nodes() {
             nodes.keys().collect::<Vec<_>>()
         ));
     }
-    finish(failures);
+    assert_no_failures("docker-compose.yml", failures);
 }
 
 fn lb_deps_ok(lb: &Value, nodes: &BTreeMap<String, &Value>) -> bool {
@@ -480,166 +464,7 @@ fn loadgen_and_conformance_use_real_flags() {
                     ));
         }
     }
-    finish(failures);
-}
-
-#[test]
-fn dockerfile_targets_match_compose() {
-    let compose = Compose::load();
-    let mut failures = Vec::new();
-    let (path, text) = compose.dockerfile("server-1");
-    let stages = dockerfile_stages(&text);
-    for (name, svc) in compose.services() {
-        if svc.get("build").is_none() {
-            continue;
-        }
-        match build_target(svc) {
-            Some(t) if stages.contains_key(&t) => {}
-            t => failures.push(format!(
-                "service `{name}`, key `build.target`: {t:?} is not a stage of {} (stages: {:?})",
-                path.display(),
-                stages.keys().collect::<Vec<_>>()
-            )),
-        }
-    }
-    let all: Vec<&String> = stages.values().flatten().collect();
-    let cargo_build = all.iter().find(|i| i.contains("cargo build"));
-    for package in ["reference-server", "loadgen", "conformance"] {
-        if !cargo_build.is_some_and(|b| b.contains(&format!("-p {package}"))) {
-            failures.push(format!(
-                "Dockerfile: the builder's `cargo build` does not build `-p {package}`"
-            ));
-        }
-    }
-    if !cargo_build.is_some_and(|b| b.contains("--locked") && b.contains("--release")) {
-        failures.push("Dockerfile: the builder's `cargo build` must use --release --locked".into());
-    }
-    if let Some(server) = stages.get("server") {
-        let bind = compose
-            .server_nodes()
-            .values()
-            .find_map(|s| environment(s).get("BIND").cloned().flatten());
-        if let Some(port) = bind.as_deref().and_then(port_of)
-            && !server
-                .iter()
-                .any(|i| i.starts_with("EXPOSE") && i.contains(&port.to_string()))
-        {
-            failures.push(format!(
-                    "Dockerfile stage `server`: does not EXPOSE the BIND port {port} of the compose nodes"
-                ));
-        }
-        if !server
-            .iter()
-            .any(|i| i.starts_with("USER") && !i.contains("root"))
-        {
-            failures.push("Dockerfile stage `server`: no non-root USER".into());
-        }
-    }
-    if let Some(loadgen) = stages.get("loadgen") {
-        if features_copy(loadgen).is_none() {
-            failures.push("Dockerfile stage `loadgen`: does not COPY features/".into());
-        }
-        if !loadgen
-            .iter()
-            .any(|i| i.starts_with("USER") && !i.contains("root"))
-        {
-            failures.push("Dockerfile stage `loadgen`: no non-root USER".into());
-        }
-    }
-    // The build context must keep what the workspace needs: Cargo.lock, the feature files, the
-    // vendored crates ([patch.crates-io]).
-    let (context, _) = compose.build_context("server-1");
-    let ignore = DockerIgnore::of_context(&context);
-    let root = lcr_deploy::workspace_root();
-    let vendored: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("vendor"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|d| d.join("Cargo.toml").is_file())
-        .flat_map(|d| {
-            let mut files = vec![d.join("Cargo.toml")];
-            files.extend(files_under(&d.join("src")));
-            files
-        })
-        .collect();
-    for (needed, files) in [
-        ("vendor", vendored),
-        ("features", files_under(&root.join("features"))),
-        ("Cargo.lock", vec![root.join("Cargo.lock")]),
-    ] {
-        if files.is_empty() {
-            failures.push(format!("{needed}: nothing found in {}", root.display()));
-        }
-        if let Some(problem) = files
-            .iter()
-            .find_map(|f| out_of_context(&context, &ignore, f))
-        {
-            failures.push(format!(
-                ".dockerignore: excludes `{needed}`, which the build needs ({problem})"
-            ));
-        }
-    }
-    finish(failures);
-}
-
-/// Why `file` does not reach the build context `context`, if it does not.
-fn out_of_context(context: &Path, ignore: &DockerIgnore, file: &Path) -> Option<String> {
-    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let file = canonical(file);
-    let Ok(relative) = file.strip_prefix(canonical(context)) else {
-        return Some(format!(
-            "{} is outside the build context {}",
-            file.display(),
-            context.display()
-        ));
-    };
-    let relative = relative.to_string_lossy().replace('\\', "/");
-    ignore
-        .excluded_by(&relative)
-        .map(|line| format!("`{line}` excludes {relative}"))
-}
-
-#[test]
-fn every_workspace_member_reaches_the_build_context() {
-    // The builder copies the context and runs cargo, which loads every member of the workspace:
-    // each one's Cargo.toml and library/binary sources must be in the context.
-    let compose = Compose::load();
-    let (context, _) = compose.build_context("server-1");
-    let ignore = DockerIgnore::of_context(&context);
-    let members = members(&lcr_deploy::workspace_root());
-    let names: BTreeSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
-    for expected in [
-        "reference-server",
-        "loadgen",
-        "conformance",
-        "lcr-profile",
-        "lcr-deploy",
-    ] {
-        assert!(
-            names.contains(expected),
-            "cargo metadata lists no member {expected}: {names:?}"
-        );
-    }
-    let mut failures = Vec::new();
-    for member in &members {
-        assert!(
-            member.build_files.contains(&member.manifest) && member.build_files.len() > 1,
-            "{}: no sources found: {:?}",
-            member.name,
-            member.build_files
-        );
-        for file in &member.build_files {
-            if let Some(problem) = out_of_context(&context, &ignore, file) {
-                failures.push(format!(
-                    "workspace member `{}`: {problem}; cargo in the Dockerfile's builder needs it \
-                     (re-include it with a `!` line in .dockerignore)",
-                    member.name
-                ));
-            }
-        }
-    }
-    finish(failures);
+    assert_no_failures("docker-compose.yml", failures);
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub const MAX_DURATION_SECS: u32 = 3600;
 pub const MAX_OPTION_KEY_LEN: usize = 16;
 /// Longest accepted question text or option text in the Control API.
 pub const MAX_TEXT_LEN: usize = 2000;
-/// Engine.IO maximum payload, in bytes (seed 003: 64 KB).
+/// Engine.IO maximum payload, in bytes (64 KB; see docs/protocol.md, Limits).
 pub const MAX_PAYLOAD_BYTES: u64 = 64 * 1024;
 
 /// The current time in the protocol's unit (D6).

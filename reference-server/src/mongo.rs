@@ -1,5 +1,5 @@
-//! The MongoDB connection (D23): the database holding seed 001's collections, with every call
-//! timed into `lcr_mongo_call_seconds`.
+//! The MongoDB connection (D23): the database holding the existing backend's collections
+//! (protocol §11), with every call timed into `lcr_mongo_call_seconds`.
 //!
 //! - `conferences`: `{ _id: conferenceId, hostId, status, publicCode, endedAt? }`
 //! - `conferencequestions`: `{ _id: questionId, conferenceId, order, questionText,

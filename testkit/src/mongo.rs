@@ -2,7 +2,8 @@
 //! protocol server backed by SQLite) on a free port of 127.0.0.1, with an in-memory store and no
 //! credentials, stopped by PID.
 //!
-//! Install it once per machine, from the workspace root:
+//! `scripts/test` installs it (the test command of the README); by hand, once per machine, from
+//! the workspace root:
 //!
 //! ```text
 //! python3 -m venv .venv && .venv/bin/pip install nx-27017==0.8.1
@@ -38,7 +39,7 @@ use crate::free_port;
 /// ```no_run
 /// eprintln!("install the test server with: {}", lcr_testkit::mongo::INSTALL_HINT);
 /// ```
-pub const INSTALL_HINT: &str = "python3 -m venv .venv && .venv/bin/pip install nx-27017==0.8.1";
+pub const INSTALL_HINT: &str = "scripts/test (which installs it), or python3 -m venv .venv && .venv/bin/pip install nx-27017==0.8.1";
 
 /// Options appended to [`MongoProcess::url`]: a stopped server fails an operation after
 /// 2 s (server selection) instead of the driver's default 30 s, and a connection attempt gives

@@ -3,7 +3,7 @@
 //!
 //! - [`MemoryCatalog`]: the embedded default, one node.
 //! - [`RedisCatalog`]: several nodes on Redis without MongoDB share it.
-//! - [`MongoCatalog`]: the collections `conferences` and `conferencequestions` (seed 001),
+//! - [`MongoCatalog`]: the collections `conferences` and `conferencequestions` (protocol §11),
 //!   what production uses.
 
 use async_trait::async_trait;

@@ -1,6 +1,7 @@
-//! The catalog in MongoDB, seed 001's collections: `conferences` (`_id` = conferenceId,
-//! `hostId`, `status`, `publicCode`) and `conferencequestions` (`_id` = questionId,
-//! `conferenceId`, `order`, `questionText`, `options`, `correctOption`, `status`).
+//! The catalog in MongoDB, the existing backend's collections (protocol §11): `conferences`
+//! (`_id` = conferenceId, `hostId`, `status`, `publicCode`) and `conferencequestions`
+//! (`_id` = questionId, `conferenceId`, `order`, `questionText`, `options`, `correctOption`,
+//! `status`).
 //!
 //! Reads go to MongoDB; the runtime caches what it needs in Redis (spec §2.2: host and status
 //! on first use, question metadata when pushed live).
@@ -20,8 +21,8 @@ fn backend(e: MongoError) -> CatalogError {
     CatalogError::Backend(e.to_string())
 }
 
-/// A stable six-character public code (seed 001: unique, upper-case alphanumeric) derived
-/// from the conference id, so writing a conference again keeps its code.
+/// A stable six-character public code (as the existing backend's: unique, upper-case
+/// alphanumeric) derived from the conference id, so writing a conference again keeps its code.
 ///
 /// ```
 /// use reference_server::catalog::public_code;

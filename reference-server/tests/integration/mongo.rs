@@ -1,6 +1,6 @@
-//! MongoDB as the source of truth (D23): the catalog comes from seed 001's collections, final
-//! results go to `conferencequestionanalytics`, idempotently, and an outage delays them
-//! without losing them. Against a real MongoDB-wire server (`nx-27017`).
+//! MongoDB as the source of truth (D23): the catalog comes from the existing backend's
+//! collections (protocol §11), final results go to `conferencequestionanalytics`,
+//! idempotently, and an outage delays them without losing them. Against a real MongoDB-wire server (`nx-27017`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +45,7 @@ async fn wait_for_analytics(db: &MongoDb, cid: &str, qid: &str, within: Duration
 async fn catalog_and_results_live_in_mongodb() {
     let env = Env::start_full(Store::Redis, true, |_| {}).await;
     let db = db(&env).await;
-    // A conference written straight into MongoDB, as the existing backend (seed 001) does.
+    // A conference written straight into MongoDB, as the existing backend does.
     let cid = env.id("seeded");
     let qid = env.id("seeded-q");
     db.collection(CONFERENCES)
