@@ -65,6 +65,10 @@ pub enum ProfileError {
     /// The in-process reference server did not start.
     #[error("starting the in-process reference server")]
     Start(#[source] ServerError),
+    /// The in-process configuration is one a run cannot drive: it takes tokens the run cannot
+    /// mint (no HS256 secret), or it serves no Control API.
+    #[error("the in-process reference server must {0}")]
+    UnusableEmbedded(String),
 }
 
 impl ServerUnderTest {
@@ -90,9 +94,18 @@ impl ServerUnderTest {
         ))
     }
 
-    /// The reference server started in process with `config`, and its secrets.
+    /// The reference server started in process with `config`, and its secrets: its HS256
+    /// secret (a run mints tokens with it) and its admin token, both required.
     pub async fn start(config: ServerConfig) -> Result<ServerUnderTest, ProfileError> {
-        let (jwt_secret, admin_token) = (config.jwt_secret.clone(), config.admin_token.clone());
+        let jwt_secret = config.tokens.secret().map(str::to_owned).ok_or_else(|| {
+            ProfileError::UnusableEmbedded(format!(
+                "verify HS256 tokens with a secret the run signs with, not {} tokens with a public key",
+                config.tokens.algorithm()
+            ))
+        })?;
+        let admin_token = config.admin_token.clone().ok_or_else(|| {
+            ProfileError::UnusableEmbedded("serve the Control API (it has no admin token)".into())
+        })?;
         let server = reference_server::start(config)
             .await
             .map_err(ProfileError::Start)?;
@@ -209,6 +222,22 @@ mod tests {
             "no secret in Debug"
         );
         server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_embedded_configuration_a_run_cannot_drive_is_refused() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../profiles/keys/rs256-public.pem"
+        );
+        let pem = std::fs::read(path).unwrap();
+        let verifier = reference_server::config::public_key_verifier(path.as_ref(), &pem).unwrap();
+        let by_key = ServerConfig::embedded("s", "a").with_verifier(verifier);
+        let err = ServerUnderTest::start(by_key).await.unwrap_err();
+        assert!(err.to_string().contains("not RS256 tokens"), "{err}");
+        let no_admin = ServerConfig::embedded("s", "a").without_control_api();
+        let err = ServerUnderTest::start(no_admin).await.unwrap_err();
+        assert!(err.to_string().contains("Control API"), "{err}");
     }
 
     #[tokio::test]

@@ -1,11 +1,12 @@
-//! Handshake authentication (D2): an HS256 JWT in the auth payload `{ "token": … }` or in an
-//! `Authorization: Bearer` header. A refusal becomes `connect_error` with
-//! `data: { "code": "UNAUTHORIZED", "message": … }`.
+//! Handshake authentication (D2): a JWT in the auth payload `{ "token": … }` or in an
+//! `Authorization: Bearer` header, checked by the server's one [`Verifier`] (HS256 with
+//! `JWT_SECRET`, or RS256 / ES256 with `--jwt-public-key`). A refusal becomes `connect_error`
+//! with `data: { "code": "UNAUTHORIZED", "message": … }`.
 
 use axum::http::HeaderMap;
 use lcr_protocol::ErrorCode;
 use lcr_protocol::server::ConnectErrorData;
-use lcr_protocol::token::{self, Identity, TokenError};
+use lcr_protocol::token::{Identity, TokenError, Verifier};
 use serde_json::Value;
 
 /// A refused handshake. Its `Display` is the JSON of [`ConnectErrorData`], which the patched
@@ -32,20 +33,21 @@ impl From<TokenError> for AuthError {
     }
 }
 
-/// Finds the token (auth payload first, then the header) and verifies it.
+/// Finds the token (auth payload first, then the header) and verifies it with `verifier`.
 ///
 /// ```
 /// use axum::http::HeaderMap;
-/// let secret = "s";
-/// let jwt = lcr_protocol::token::mint(secret, "alex", 60).unwrap();
+/// use lcr_protocol::token::Verifier;
+/// let verifier = Verifier::hs256("s");
+/// let jwt = lcr_protocol::token::mint("s", "alex", 60).unwrap();
 /// let auth = serde_json::json!({ "token": jwt });
-/// let who = reference_server::auth::identify(secret, Some(&auth), &HeaderMap::new()).unwrap();
+/// let who = reference_server::auth::identify(&verifier, Some(&auth), &HeaderMap::new()).unwrap();
 /// assert_eq!(who.user_id, "alex");
-/// let refused = reference_server::auth::identify(secret, None, &HeaderMap::new()).unwrap_err();
+/// let refused = reference_server::auth::identify(&verifier, None, &HeaderMap::new()).unwrap_err();
 /// assert!(refused.to_string().contains("\"code\":\"UNAUTHORIZED\""));
 /// ```
 pub fn identify(
-    secret: &str,
+    verifier: &Verifier,
     auth: Option<&Value>,
     headers: &HeaderMap,
 ) -> Result<Identity, AuthError> {
@@ -64,5 +66,5 @@ pub fn identify(
         .or_else(from_header)
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
-    Ok(token::verify(secret, &token)?)
+    Ok(verifier.verify(&token)?)
 }

@@ -1,17 +1,24 @@
-//! How a server is configured: the command line (clap, with environment fallbacks) and the two
-//! required secrets, the [`ServerConfig`] they make for [`crate::server::start`], and the
-//! [`Settings`] (tunables) of a node.
+//! How a server is configured: the command line (clap, with environment fallbacks) and the
+//! secrets, the [`ServerConfig`] they make for [`crate::server::start`], and the [`Settings`]
+//! (tunables) of a node.
+//!
+//! Client tokens (D2) are checked with one [`Verifier`]: HS256 with the secret `JWT_SECRET`, or
+//! RS256 / ES256 with the public key of `--jwt-public-key` ([`ClientTokens`]). The Control API
+//! (D8) is served with the bearer token `ADMIN_TOKEN`, or not at all (`--control-api off`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use lcr_protocol::token::{KeyError, SigningAlgorithm, Verifier};
 
 /// Reference Live Conference Runtime server: Socket.IO v5 and the Control API on one port.
 ///
-/// JWT_SECRET (HS256 secret of the clients' tokens) and ADMIN_TOKEN (bearer token of the
-/// Control API) are read from the environment and are required.
+/// Client tokens are verified with JWT_SECRET (the HS256 secret, read from the environment) or
+/// with --jwt-public-key (an RS256 / ES256 public key): exactly one of the two. ADMIN_TOKEN
+/// (bearer token of the Control API, from the environment) is required unless
+/// --control-api off.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "reference-server", version)]
 pub struct Cli {
@@ -62,6 +69,24 @@ pub struct Cli {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// PEM public key that verifies client tokens instead of JWT_SECRET: an RSA key means
+    /// RS256, an EC P-256 key ES256. Give this or JWT_SECRET, not both.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Serve the Control API (/admin/..., D8). `off` for a server whose conferences are
+    /// written into MongoDB and Redis by another backend: no /admin route (404) and no
+    /// ADMIN_TOKEN needed.
+    #[arg(long, env = "CONTROL_API", value_enum, default_value = "on")]
+    pub control_api: ControlApi,
+}
+
+/// Whether the Control API (D8) is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControlApi {
+    /// Served, with the bearer token ADMIN_TOKEN.
+    On,
+    /// Not served: /admin/... answers 404.
+    Off,
 }
 
 /// How logs are written.
@@ -73,16 +98,50 @@ pub enum LogFormat {
     Json,
 }
 
-/// A required secret is missing from the environment.
+/// The configuration cannot make a server: a secret is missing, the ways of verifying tokens
+/// conflict, or the public key cannot be used. The binary exits with code 2 on any of them.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The variable is unset or empty.
-    #[error("{name} is not set: export {name}=<{what}> before starting the server")]
+    #[error("{name} is not set: export {name}=<{what}> before starting the server, or {instead}")]
     MissingSecret {
         /// The variable.
         name: &'static str,
         /// What it is.
         what: &'static str,
+        /// The other way to start.
+        instead: &'static str,
+    },
+    /// Neither `JWT_SECRET` nor `--jwt-public-key`.
+    #[error(
+        "JWT_SECRET is not set and no --jwt-public-key is given: export JWT_SECRET=<the HS256 \
+         secret that signs client tokens>, or give --jwt-public-key FILE (or JWT_PUBLIC_KEY_FILE) \
+         with the PEM public key of RS256 / ES256 client tokens"
+    )]
+    NoTokenVerification,
+    /// Both `JWT_SECRET` and `--jwt-public-key`.
+    #[error(
+        "both JWT_SECRET and --jwt-public-key {} are given, but tokens are verified one way: \
+         unset JWT_SECRET to verify RS256 / ES256 tokens with the public key, or drop \
+         --jwt-public-key (and JWT_PUBLIC_KEY_FILE) to verify HS256 tokens with the secret",
+        .0.display()
+    )]
+    BothTokenVerifications(PathBuf),
+    /// The public key file cannot be read.
+    #[error("--jwt-public-key {}: cannot read the file: {error}", path.display())]
+    KeyFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why (in the message, so not a `source`).
+        error: std::io::Error,
+    },
+    /// The public key file holds no key the server can verify tokens with.
+    #[error("--jwt-public-key {}: {reason}", path.display())]
+    UnusableKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
@@ -96,18 +155,108 @@ fn host_name() -> String {
         .unwrap_or_else(|| "node".into())
 }
 
-fn secret(name: &'static str, what: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError::MissingSecret { name, what })
+/// The variable's value, unless it is unset or blank.
+fn env_secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Bytes 3 to 23 of the DER of every P-256 public key (a SubjectPublicKeyInfo), in base64:
+/// its algorithm, id-ecPublicKey, and its curve, prime256v1. Bytes 0 to 2 (the first four
+/// base64 characters) hold a length, which differs between compressed and uncompressed points.
+const P256_SPKI_ALGORITHM: &str = "EwYHKoZIzj0CAQYIKoZIzj0DAQcD";
+
+/// The verifier of the PEM public key `pem` (the contents of `path`): RS256 for an RSA key,
+/// ES256 for an EC P-256 key.
+///
+/// [`Verifier::from_public_key_pem`] alone would also take an RSA *private* key (and then refuse
+/// every token) and an EC key on another curve (taken for ES256), so both are refused here with
+/// what to do instead.
+///
+/// # Errors
+///
+/// [`ConfigError::UnusableKey`], naming `path` and what is wrong.
+///
+/// ```
+/// use reference_server::config::public_key_verifier;
+/// use lcr_protocol::token::SigningAlgorithm;
+/// let pem = std::fs::read("../profiles/keys/es256-public.pem").unwrap();
+/// let v = public_key_verifier("es256-public.pem".as_ref(), &pem).unwrap();
+/// assert_eq!(v.algorithm(), SigningAlgorithm::Es256);
+/// let err = public_key_verifier("notes.txt".as_ref(), b"hello").unwrap_err();
+/// assert!(err.to_string().starts_with("--jwt-public-key notes.txt: "));
+/// ```
+pub fn public_key_verifier(path: &Path, pem: &[u8]) -> Result<Verifier, ConfigError> {
+    let unusable = |reason: String| ConfigError::UnusableKey {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = String::from_utf8_lossy(pem);
+    if text.contains("PRIVATE KEY-----") {
+        return Err(unusable(format!(
+            "this is a private key; the server needs only the public key (make it with \
+             `openssl pkey -in {} -pubout -out public.pem`)",
+            path.display()
+        )));
+    }
+    let verifier = Verifier::from_public_key_pem(pem).map_err(|e: KeyError| {
+        unusable(format!(
+            "no RSA or EC P-256 public key in it ({e}); see profiles/keys/README.md"
+        ))
+    })?;
+    if verifier.algorithm() == SigningAlgorithm::Es256 {
+        let first_line = text
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN PUBLIC KEY-----"))
+            .nth(1)
+            .unwrap_or_default();
+        if first_line.get(4..32) != Some(P256_SPKI_ALGORITHM) {
+            return Err(unusable(
+                "an EC public key on another curve than P-256 (ES256 is ECDSA on P-256)".into(),
+            ));
+        }
+    }
+    Ok(verifier)
 }
 
 impl Cli {
+    /// How client tokens are verified: `JWT_SECRET` (HS256) or `--jwt-public-key`
+    /// (RS256 / ES256), exactly one of them.
+    ///
+    /// # Errors
+    ///
+    /// Neither or both given, or a key file that cannot be read or used.
+    pub fn client_tokens(&self) -> Result<ClientTokens, ConfigError> {
+        match (env_secret("JWT_SECRET"), &self.jwt_public_key) {
+            (None, None) => Err(ConfigError::NoTokenVerification),
+            (Some(_), Some(path)) => Err(ConfigError::BothTokenVerifications(path.clone())),
+            (Some(secret), None) => Ok(ClientTokens::Secret(secret)),
+            (None, Some(path)) => {
+                let pem = std::fs::read(path).map_err(|error| ConfigError::KeyFileUnreadable {
+                    path: path.clone(),
+                    error,
+                })?;
+                public_key_verifier(path, &pem).map(ClientTokens::Verifier)
+            }
+        }
+    }
+
     /// The server configuration, with the secrets read from the environment.
+    ///
+    /// # Errors
+    ///
+    /// See [`Cli::client_tokens`]; and `ADMIN_TOKEN` unset while the Control API is on.
     pub fn into_config(self) -> Result<ServerConfig, ConfigError> {
-        let jwt_secret = secret("JWT_SECRET", "the HS256 secret that signs client tokens")?;
-        let admin_token = secret("ADMIN_TOKEN", "the bearer token of the Control API")?;
+        let tokens = self.client_tokens()?;
+        let admin_token = match self.control_api {
+            ControlApi::On => {
+                Some(env_secret("ADMIN_TOKEN").ok_or(ConfigError::MissingSecret {
+                    name: "ADMIN_TOKEN",
+                    what: "the bearer token of the Control API",
+                    instead: "start it with --control-api off to serve no Control API",
+                })?)
+            }
+            ControlApi::Off => None,
+        };
         let store = match self.redis_url {
             Some(url) => StoreConfig::Redis {
                 url,
@@ -130,7 +279,7 @@ impl Cli {
             store,
             results_file: self.results_file,
             settings,
-            jwt_secret,
+            tokens,
             admin_token,
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
             mongo: self.mongo_url.map(|url| MongoConfig {
@@ -201,10 +350,11 @@ pub struct ServerConfig {
     pub results_file: PathBuf,
     /// The node's tunables.
     pub settings: Settings,
-    /// HS256 secret of the handshake tokens (D2).
-    pub jwt_secret: String,
-    /// Bearer token of the Control API (D8).
-    pub admin_token: String,
+    /// How the handshake tokens are verified (D2).
+    pub tokens: ClientTokens,
+    /// Bearer token of the Control API (D8); `None`: the Control API is not served, every
+    /// `/admin/...` path answers 404 (`--control-api off`).
+    pub admin_token: Option<String>,
     /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
     pub ping: (Duration, Duration),
     /// MongoDB for the catalog and final results (D23); `None`: the catalog lives in Redis
@@ -212,6 +362,60 @@ pub struct ServerConfig {
     pub mongo: Option<MongoConfig>,
     /// Origins CORS allows (`*` for any).
     pub cors_origins: Vec<String>,
+}
+
+/// How a server verifies client tokens (D2): with exactly one algorithm and its key.
+#[derive(Clone)]
+pub enum ClientTokens {
+    /// HS256 with a shared secret (`JWT_SECRET`). Whoever holds it can mint tokens, as the
+    /// tests, the suite and the load generator do for a server they run in process.
+    Secret(String),
+    /// Any other [`Verifier`]: RS256 or ES256 with a public key (`--jwt-public-key`). Tokens are
+    /// signed elsewhere, with the private key.
+    Verifier(Verifier),
+}
+
+impl ClientTokens {
+    /// The verifier the handshake uses.
+    ///
+    /// ```
+    /// use reference_server::config::ClientTokens;
+    /// let jwt = lcr_protocol::token::mint("s", "alex", 60).unwrap();
+    /// let v = ClientTokens::Secret("s".into()).verifier();
+    /// assert_eq!(v.verify(&jwt).unwrap().user_id, "alex");
+    /// ```
+    pub fn verifier(&self) -> Verifier {
+        match self {
+            ClientTokens::Secret(secret) => Verifier::hs256(secret),
+            ClientTokens::Verifier(v) => v.clone(),
+        }
+    }
+
+    /// The one algorithm accepted.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        match self {
+            ClientTokens::Secret(_) => SigningAlgorithm::Hs256,
+            ClientTokens::Verifier(v) => v.algorithm(),
+        }
+    }
+
+    /// The HS256 secret, when tokens are verified with one (and can be minted with it).
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            ClientTokens::Secret(secret) => Some(secret),
+            ClientTokens::Verifier(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of logs.
+        match self {
+            ClientTokens::Secret(_) => f.write_str("Secret(HS256)"),
+            ClientTokens::Verifier(v) => f.debug_tuple("Verifier").field(v).finish(),
+        }
+    }
 }
 
 /// Where MongoDB is.
@@ -224,7 +428,8 @@ pub struct MongoConfig {
 }
 
 impl ServerConfig {
-    /// In-memory store, a free port on 127.0.0.1, results in a temporary file.
+    /// In-memory store, a free port on 127.0.0.1, results in a temporary file; client tokens
+    /// are HS256 with `jwt_secret`, the Control API is served with `admin_token`.
     pub fn embedded(jwt_secret: &str, admin_token: &str) -> Self {
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -232,8 +437,8 @@ impl ServerConfig {
             results_file: std::env::temp_dir()
                 .join(format!("lcr-results-{}.jsonl", std::process::id())),
             settings: Settings::default(),
-            jwt_secret: jwt_secret.to_owned(),
-            admin_token: admin_token.to_owned(),
+            tokens: ClientTokens::Secret(jwt_secret.to_owned()),
+            admin_token: Some(admin_token.to_owned()),
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
             mongo: None,
             cors_origins: vec!["*".into()],
@@ -242,6 +447,35 @@ impl ServerConfig {
 }
 
 impl ServerConfig {
+    /// The same configuration verifying client tokens with `verifier` (RS256 / ES256 with a
+    /// public key, or any other) instead of its HS256 secret.
+    ///
+    /// ```
+    /// use lcr_protocol::token::{SigningAlgorithm, Verifier};
+    /// use reference_server::ServerConfig;
+    /// let pem = std::fs::read("../profiles/keys/rs256-public.pem").unwrap();
+    /// let c = ServerConfig::embedded("unused", "a")
+    ///     .with_verifier(Verifier::from_public_key_pem(&pem).unwrap());
+    /// assert_eq!(c.tokens.algorithm(), SigningAlgorithm::Rs256);
+    /// assert_eq!(c.tokens.secret(), None);
+    /// ```
+    pub fn with_verifier(mut self, verifier: Verifier) -> Self {
+        self.tokens = ClientTokens::Verifier(verifier);
+        self
+    }
+
+    /// The same configuration without the Control API (`--control-api off`): conferences come
+    /// from MongoDB and Redis, written by another backend.
+    ///
+    /// ```
+    /// use reference_server::ServerConfig;
+    /// assert!(ServerConfig::embedded("s", "a").without_control_api().admin_token.is_none());
+    /// ```
+    pub fn without_control_api(mut self) -> Self {
+        self.admin_token = None;
+        self
+    }
+
     /// The same configuration on Redis at `url` (pool of 8), or unchanged for `None`.
     ///
     /// ```
@@ -275,5 +509,125 @@ impl ServerConfig {
             });
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An example key of `profiles/keys/`.
+    fn key(name: &str) -> (PathBuf, Vec<u8>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../profiles/keys")
+            .join(name);
+        let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        (path, pem)
+    }
+
+    fn refusal(path: &Path, pem: &[u8]) -> String {
+        let err = public_key_verifier(path, pem).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("--jwt-public-key {}: ", path.display())),
+            "{text}"
+        );
+        text
+    }
+
+    #[test]
+    fn an_rsa_public_key_means_rs256_and_a_p256_key_es256() {
+        for (name, alg) in [
+            ("rs256-public.pem", SigningAlgorithm::Rs256),
+            ("es256-public.pem", SigningAlgorithm::Es256),
+        ] {
+            let (path, pem) = key(name);
+            let v = public_key_verifier(&path, &pem).unwrap();
+            assert_eq!(v.algorithm(), alg, "{name}");
+        }
+        // The same keys in other encodings: PKCS#1 RSA, and the P-256 point compressed.
+        let pkcs1 = b"-----BEGIN RSA PUBLIC KEY-----
+MIIBCgKCAQEAl4qgtZduCb5EEGz6dORYdVCDa8xtGC2OeBRymuMCUkxmnGfEIshY
+hVB2pgEWOYGxTd7La69fI7cxOSBMGHfKg+hAimgY8+zXe3TJfllriwgs3pLleZVZ
+V1vxcpwWDO9IaGxvIHw6GzC1BVKBL0gqTscthPm4Uref2tv+q35FmDKlJOe/UaJR
+2Cl+SAKj2tjEx5uK8suhI7YX3t/w2AVUYOkiRpnXsDpKQrr1QISkNNE2/5AfzeKS
+WsGteeZ7LHy1wvYjWEV1cyH9qhnKGe8gZf+85s/JiBrncICDrwAvtHFNNjAoNYeo
+QLXcw09O+VOX+sIdJ1Yj3Or2DkiQQqjYYQIDAQAB
+-----END RSA PUBLIC KEY-----
+";
+        let v = public_key_verifier(Path::new("pkcs1.pem"), pkcs1).unwrap();
+        assert_eq!(v.algorithm(), SigningAlgorithm::Rs256);
+        let compressed = b"-----BEGIN PUBLIC KEY-----
+MDkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDIgAD3UNjPJ16ySjJFthp4ejwOzoVGZRD
+SCkd2qzYg2Sk1Ps=
+-----END PUBLIC KEY-----
+";
+        let v = public_key_verifier(Path::new("compressed.pem"), compressed).unwrap();
+        assert_eq!(v.algorithm(), SigningAlgorithm::Es256);
+        let (_, es256_private) = key("es256-private.pem");
+        let jwt = lcr_protocol::token::Signer::from_private_key_pem(
+            SigningAlgorithm::Es256,
+            &es256_private,
+        )
+        .unwrap()
+        .sign(&serde_json::json!({"userId": "alex", "exp": u64::from(u32::MAX)}))
+        .unwrap();
+        assert_eq!(v.verify(&jwt).unwrap().user_id, "alex");
+    }
+
+    #[test]
+    fn private_keys_are_refused_with_how_to_get_the_public_one() {
+        for name in ["rs256-private.pem", "es256-private.pem"] {
+            let (path, pem) = key(name);
+            let text = refusal(&path, &pem);
+            assert!(
+                text.contains("private key") && text.contains("-pubout"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_of_no_supported_kind_are_refused() {
+        // P-384: an EC key, but not ES256's curve.
+        let p384 = b"-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE0KkmvuJjJLM8oKSnJ+ydPcEo0IeTIsEB
+sestuzMwc0G4CffG0peRBmrsxDkOtVX+HN/eyMaioFGhp4yl6B9KiCaXuMqW8spN
+8gFTMsyr+WF7NAa2fkA3ry5I4c5RrkyK
+-----END PUBLIC KEY-----
+";
+        let text = refusal(Path::new("p384.pem"), p384);
+        assert!(text.contains("another curve than P-256"), "{text}");
+        let ed25519 = b"-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEApQPNoG0Sgi9q13E/gdxApPllK+4/4D1E1dZHuRDM4vU=
+-----END PUBLIC KEY-----
+";
+        let text = refusal(Path::new("ed25519.pem"), ed25519);
+        assert!(text.contains("no RSA or EC P-256 public key"), "{text}");
+        let text = refusal(Path::new("Cargo.toml"), b"[package]\nname = \"x\"\n");
+        assert!(text.contains("no RSA or EC P-256 public key"), "{text}");
+    }
+
+    #[test]
+    fn the_control_api_is_on_unless_turned_off() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("reference-server").chain(args.iter().copied()))
+        };
+        assert_eq!(parse(&[]).unwrap().control_api, ControlApi::On);
+        assert_eq!(
+            parse(&["--control-api", "off"]).unwrap().control_api,
+            ControlApi::Off
+        );
+        assert!(parse(&["--control-api", "maybe"]).is_err());
+        let with_key = parse(&["--jwt-public-key", "k.pem"]).unwrap();
+        assert_eq!(with_key.jwt_public_key, Some(PathBuf::from("k.pem")));
+    }
+
+    #[test]
+    fn client_tokens_keep_the_secret_out_of_debug() {
+        let tokens = ClientTokens::Secret("hunter2".into());
+        assert!(!format!("{tokens:?}").contains("hunter2"));
+        assert_eq!(tokens.secret(), Some("hunter2"));
+        assert_eq!(tokens.algorithm(), SigningAlgorithm::Hs256);
     }
 }

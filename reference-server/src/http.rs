@@ -11,6 +11,9 @@
 //!
 //! Every `/admin` call needs `Authorization: Bearer <ADMIN_TOKEN>` (401 otherwise, checked
 //! before the body is read). Every error body is an [`ApiError`] with a message.
+//!
+//! Without an admin token (`--control-api off`) no `/admin` route exists: those paths answer
+//! 404 like any unknown path, and the probes and Socket.IO are served as usual.
 
 use std::sync::Arc;
 
@@ -65,23 +68,25 @@ pub fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
-/// The Control API (D8) and the probes.
-pub fn router(node: Arc<Node>, admin_token: Arc<str>) -> Router {
-    let state = AdminState {
-        node,
-        token: admin_token,
+/// The probes, and the Control API (D8) guarded by `admin_token`; `None` serves no Control
+/// API (every `/admin` path is then unknown: 404).
+pub fn router(node: Arc<Node>, admin_token: Option<Arc<str>>) -> Router {
+    let probes = Router::new()
+        .route(HEALTH_PATH, get(health))
+        .route(READY_PATH, get(ready))
+        .route(METRICS_PATH, get(metrics))
+        .with_state(node.clone());
+    let Some(token) = admin_token else {
+        return probes;
     };
+    let state = AdminState { node, token };
     let admin = Router::new()
         .route(CONFERENCE_ROUTE, put(put_conference))
         .route(ACTIVATE_ROUTE, post(activate))
         .route(END_ROUTE, post(end))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
-    Router::new()
-        .merge(admin)
-        .route(HEALTH_PATH, get(health))
-        .route(READY_PATH, get(ready))
-        .route(METRICS_PATH, get(metrics))
-        .with_state(state)
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .with_state(state);
+    probes.merge(admin)
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -178,26 +183,22 @@ fn probe_body(node: &Node, extra: serde_json::Value) -> Json<serde_json::Value> 
     Json(body)
 }
 
-async fn health(State(state): State<AdminState>) -> Response {
-    probe_body(&state.node, json!({ "status": "ok" })).into_response()
+async fn health(State(node): State<Arc<Node>>) -> Response {
+    probe_body(&node, json!({ "status": "ok" })).into_response()
 }
 
-async fn ready(State(state): State<AdminState>) -> Response {
-    match state.node.store.ping().await {
-        Ok(()) => probe_body(&state.node, json!({ "ready": true })).into_response(),
+async fn ready(State(node): State<Arc<Node>>) -> Response {
+    match node.store.ping().await {
+        Ok(()) => probe_body(&node, json!({ "ready": true })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            probe_body(
-                &state.node,
-                json!({ "ready": false, "message": e.to_string() }),
-            ),
+            probe_body(&node, json!({ "ready": false, "message": e.to_string() })),
         )
             .into_response(),
     }
 }
 
-async fn metrics(State(state): State<AdminState>) -> Response {
-    let node = &state.node;
+async fn metrics(State(node): State<Arc<Node>>) -> Response {
     let pending = node.store.pending_results().await.map_or(0, |p| p.len());
     let body = node
         .metrics

@@ -35,11 +35,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_env_filter(filter)
             .init(),
     }
+    let key_file = cli.jwt_public_key.clone();
     let config = cli.into_config()?;
-    if matches!(config.store, reference_server::StoreConfig::Memory) {
+    let in_memory = matches!(config.store, reference_server::StoreConfig::Memory);
+    if in_memory {
         tracing::warn!(
             "no --redis-url: running on the in-memory store (single node; state is lost on exit)"
         );
+    }
+    let algorithm = config.tokens.algorithm();
+    match &key_file {
+        Some(key) => {
+            tracing::info!(%algorithm, key = %key.display(), "client tokens are verified with {algorithm} and the public key")
+        }
+        None => {
+            tracing::info!(%algorithm, "client tokens are verified with {algorithm} and JWT_SECRET")
+        }
+    }
+    if config.admin_token.is_some() {
+        tracing::info!("Control API on: /admin/conferences/... is served (bearer ADMIN_TOKEN)");
+    } else {
+        tracing::info!(
+            "Control API off: no /admin route is served; conferences come from MongoDB and Redis, written by another backend"
+        );
+        if in_memory {
+            tracing::warn!(
+                "--control-api off on the in-memory store: nothing can create a conference, every join answers CONFERENCE_NOT_FOUND"
+            );
+        } else if config.mongo.is_none() {
+            tracing::warn!(
+                "--control-api off without --mongo-url: questions come from this server's own Redis catalog, which only the Control API writes; give --mongo-url to serve conferences another backend writes"
+            );
+        }
     }
     let server = reference_server::start(config).await?;
     server.run_until(shutdown_signal()).await;

@@ -193,14 +193,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             clock.clone(),
         )
     };
-    let secret: Arc<str> = config.jwt_secret.as_str().into();
-    let admin: Arc<str> = config.admin_token.as_str().into();
+    let tokens = Arc::new(config.tokens.verifier());
+    let admin: Option<Arc<str>> = config.admin_token.as_deref().map(Arc::from);
     let cors = crate::http::cors(&config.cors_origins);
     let (node, app, close_io): (Arc<Node>, axum::Router, Closer) = match &redis {
         None => {
             let (layer, io) = builder.with_adapter::<LocalAdapter>(()).build_layer();
             let node = assemble(Arc::new(io.clone()));
-            crate::socket::register(&io, node.clone(), secret);
+            crate::socket::register(&io, node.clone(), tokens);
             let app = crate::http::router(node.clone(), admin)
                 .layer(layer)
                 .layer(cors);
@@ -231,7 +231,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             // too, so their fan-out wakes the sockets' writers from outside the main runtime:
             // see `crate::clock` and docs/benchmarks.md.
             clock
-                .run(crate::socket::register(&io, node.clone(), secret))
+                .run(crate::socket::register(&io, node.clone(), tokens))
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
@@ -263,7 +263,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     tracing::info!(
         addr = %local_addr, node = %config.settings.node_id, store = store.kind(),
         catalog = if mongo.is_some() { "mongodb" } else { store.kind() },
-        results = %persister.describe(), "reference server listening"
+        results = %persister.describe(), tokens = %config.tokens.algorithm(),
+        control_api = if config.admin_token.is_some() { "on" } else { "off" },
+        "reference server listening"
     );
 
     let (stop, stopped) = watch::channel(false);

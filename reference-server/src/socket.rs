@@ -23,6 +23,7 @@ use std::time::Instant;
 use lcr_protocol::client::{self, context_ids};
 use lcr_protocol::event;
 use lcr_protocol::server::{ErrorContext, ErrorEvent};
+use lcr_protocol::token::Verifier;
 use lcr_protocol::{ErrorCode, PayloadError, Validate, now_millis, parse_request};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -45,28 +46,29 @@ enum Job {
     Disconnect,
 }
 
-/// Registers the default namespace `/` with authentication and the protocol's handlers.
-/// With a remote adapter the returned future subscribes it to the other nodes; await it.
+/// Registers the default namespace `/` with authentication (tokens checked by `tokens`) and
+/// the protocol's handlers. With a remote adapter the returned future subscribes it to the
+/// other nodes; await it.
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
     io: &SocketIo<A>,
     node: Arc<Node>,
-    jwt_secret: Arc<str>,
+    tokens: Arc<Verifier>,
 ) -> A::InitRes {
     let middleware = move |s: SocketRef<A>, TryData(auth): TryData<Value>| {
         let node = node.clone();
-        let secret = jwt_secret.clone();
-        async move { authenticate(node, &secret, s, auth.ok()) }
+        let tokens = tokens.clone();
+        async move { authenticate(node, &tokens, s, auth.ok()) }
     };
     io.ns("/", (async |_: SocketRef<A>| {}).with(middleware))
 }
 
 fn authenticate<A: Adapter>(
     node: Arc<Node>,
-    secret: &str,
+    tokens: &Verifier,
     s: SocketRef<A>,
     auth_payload: Option<Value>,
 ) -> Result<(), AuthError> {
-    let identity = auth::identify(secret, auth_payload.as_ref(), &s.req_parts().headers)
+    let identity = auth::identify(tokens, auth_payload.as_ref(), &s.req_parts().headers)
         .inspect_err(|_| node.metrics.refused())?;
     node.metrics.connected();
     let session = Arc::new(Session::new(

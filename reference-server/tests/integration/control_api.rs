@@ -270,3 +270,30 @@ crate::both_stores!(
     metrics_count_what_happened,
     probes_answer,
 );
+
+/// `--control-api off` in process: no `/admin` route (404 even with the right token, where a
+/// served Control API would answer 200 or 401); the probes and Socket.IO stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_control_api_admin_paths_are_unknown() {
+    let env = Env::start_configured(Store::Memory, false, |c| c.without_control_api()).await;
+    let cid = env.id("c");
+    let body = json!({"hostUserId": "hana"});
+    for token in [Some(ADMIN_TOKEN), None] {
+        let (code, _) = env
+            .http("PUT", &conference_path(&cid), token, Some(body.clone()))
+            .await;
+        assert_eq!(code, 404, "PUT with {token:?}");
+        for path in [activate_path(&cid), end_path(&cid)] {
+            let (code, _) = env.http("POST", &path, token, None).await;
+            assert_eq!(code, 404, "POST {path} with {token:?}");
+        }
+    }
+    for probe in ["/health", "/ready", "/metrics"] {
+        let (code, _) = env.http("GET", probe, None, None).await;
+        assert_eq!(code, 200, "{probe}");
+    }
+    let mut alex = env.actor("alex").await;
+    alex.emit(event::CONFERENCE_JOIN, json!({"conferenceId": cid}));
+    alex.expect_error("CONFERENCE_NOT_FOUND").await;
+    env.shutdown().await;
+}

@@ -54,6 +54,20 @@ impl Env {
 
     /// A server on `store`, with MongoDB as catalog and results sink when `mongo`.
     pub async fn start_full(store: Store, mongo: bool, tune: impl FnOnce(&mut Settings)) -> Env {
+        Env::start_configured(store, mongo, |mut config| {
+            tune(&mut config.settings);
+            config
+        })
+        .await
+    }
+
+    /// A server on `store` (and MongoDB when `mongo`) whose configuration `configure` changes
+    /// last (how tokens are verified, the Control API, tunables).
+    pub async fn start_configured(
+        store: Store,
+        mongo: bool,
+        configure: impl FnOnce(ServerConfig) -> ServerConfig,
+    ) -> Env {
         let redis = (store == Store::Redis).then(RedisProcess::start);
         let mongo = mongo.then(lcr_testkit::MongoProcess::start);
         let n = ENV_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -70,9 +84,7 @@ impl Env {
                 pool_size: 4,
             };
         }
-        let config = config.on_mongo(mongo.as_ref().map(|m| m.url()).as_deref());
-        let mut config = config;
-        tune(&mut config.settings);
+        let config = configure(config.on_mongo(mongo.as_ref().map(|m| m.url()).as_deref()));
         let server = start(config).await.expect("server starts");
         Env {
             addr: server.local_addr,
