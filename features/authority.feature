@@ -25,7 +25,9 @@ Feature: Authority of HOST and AUDIENCE
     Given an active conference hosted by "hana" that nobody joined
     And "hana" is connected
     When "hana" sends conference:join with {"conferenceId": "$conference", "role": "AUDIENCE"}
-    Then "hana" receives conference:joined with role "HOST"
+    Then "hana" receives conference:joined with audienceCount 0
+    When "hana" pushes question "q1" live
+    Then "hana" receives question:live with questionId "q1"
 
   Scenario: The host receives real-time and final results
     Given an active conference with host "hana" and audience "alex"

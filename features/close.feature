@@ -32,6 +32,7 @@ Feature: Closing a question
     Then "hana" receives error QUESTION_NOT_LIVE for question:close
     And "alex" does not receive question:closed
 
+  @D7
   Scenario: Closing in an unknown conference answers CONFERENCE_NOT_FOUND
     Given "hana" is connected
     When "hana" sends question:close with {"conferenceId": "nowhere-$q1", "questionId": "$q1"}

@@ -17,6 +17,7 @@ Feature: Connection and authentication
     And "sam" joins the conference
     Then "sam" receives conference:joined with conferenceStatus "ACTIVE"
 
+  @polling
   Scenario: The polling transport works as well as websocket
     Given an active conference with host "hana"
     When "bo" connects with the polling transport
@@ -33,7 +34,7 @@ Feature: Connection and authentication
       | no token                           |
       | a malformed token                  |
       | an expired token                   |
-      | a token signed with another secret |
+      | a token with a bad signature       |
       | an unsigned alg none token         |
       | a token without a user             |
       | a token whose user id is invalid   |

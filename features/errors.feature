@@ -41,11 +41,6 @@ Feature: Errors and bad input
     Then "hana" receives error INVALID_PAYLOAD for question:push_live
     And "hana" received an error with context.conferenceId "$conference" and context.questionId "$q2"
 
-  Scenario: An unknown event answers INVALID_PAYLOAD naming it
-    Given an active conference with host "hana" and audience "alex"
-    When "alex" sends vote:hack with {"conferenceId": "$conference"}
-    Then "alex" receives error INVALID_PAYLOAD for vote:hack
-
   Scenario: After bad input the server still serves the same socket
     Given an active conference with host "hana" and audience "alex"
     And question "q1" is live
@@ -69,4 +64,4 @@ Feature: Errors and bad input
     When "alex" sends 101 conference:leave events in a row
     And "alex" receives error RATE_LIMITED
     And "alex#2" joins the conference
-    Then "alex#2" receives conference:joined with role "AUDIENCE"
+    Then "alex#2" receives conference:joined

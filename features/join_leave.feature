@@ -37,8 +37,7 @@ Feature: Joining and leaving a conference
 
   @D7
   Scenario: An ended conference answers CONFERENCE_ENDED and joins nothing
-    Given an active conference with host "hana"
-    And the conference has been ended
+    Given an ended conference hosted by "hana" that nobody joined
     And "alex" is connected
     When "alex" joins the conference
     Then "alex" receives error CONFERENCE_ENDED for conference:join

@@ -10,6 +10,7 @@ Feature: MongoDB is the source of truth
     Given an active conference stored in MongoDB with host "hana"
     When "hana" joins the conference
     And "alex" joins the conference
+    And "alex" receives conference:joined with conferenceStatus "ACTIVE"
     And "hana" pushes question "q2" live for 30 seconds
     And "alex" receives question:live with questionId "q2"
     And "alex" votes "B" on question "q2"

@@ -38,8 +38,8 @@ Feature: Pushing a question live
 
   @D7
   Scenario: Pushing in an ENDED conference answers CONFERENCE_NOT_ACTIVE
-    Given an active conference with host "hana"
-    And the conference has been ended
+    Given an ended conference hosted by "hana" that nobody joined
+    And "hana" is connected
     When "hana" pushes question "q1" live
     Then "hana" receives error CONFERENCE_NOT_ACTIVE for question:push_live
 
@@ -49,6 +49,7 @@ Feature: Pushing a question live
     Then "hana" receives error QUESTION_NOT_FOUND for question:push_live
     And "alex" does not receive question:live
 
+  @D7
   Scenario: Pushing in an unknown conference answers CONFERENCE_NOT_FOUND
     Given "hana" is connected
     When "hana" sends question:push_live with {"conferenceId": "nowhere-$q1", "questionId": "$q1"}

@@ -6,21 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use lcr_profile::Presentation;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload, TransportType};
 use serde_json::Value;
 use tokio::sync::Notify;
-
-/// How an actor authenticates at the handshake (D2).
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    /// `auth: { token }`.
-    Token(String),
-    /// `Authorization: Bearer` header.
-    Header(String),
-    /// An arbitrary auth payload (or none).
-    Raw(Option<Value>),
-}
 
 /// One message received.
 #[derive(Debug, Clone)]
@@ -103,6 +93,14 @@ impl Inbox {
             .clone()
     }
 
+    /// Every message received so far: (receipt time in ms, event, payload), for the report.
+    pub fn received(&self) -> Vec<(i64, String, Value)> {
+        self.lock_messages()
+            .iter()
+            .map(|m| (m.at, m.name.clone(), m.data.clone()))
+            .collect()
+    }
+
     /// Every message, consumed or not, as `name payload` lines (for failure messages).
     pub fn transcript(&self) -> Vec<String> {
         self.lock_messages()
@@ -143,29 +141,41 @@ impl std::fmt::Debug for Actor {
 }
 
 impl Actor {
-    /// Connects with `credentials` and waits for CONNECT or `connect_error` (up to `wait`).
+    /// Connects to the node at `url` (Socket.IO at `path`) presenting `credentials` at the
+    /// handshake, and waits for CONNECT or `connect_error` (up to `wait`).
     pub async fn connect(
-        url: &str,
+        (url, path): (&str, &str),
         name: &str,
         user_id: &str,
-        credentials: Credentials,
+        credentials: Presentation,
         transport: TransportType,
         wait: Duration,
     ) -> Actor {
         let inbox = Arc::new(Inbox::default());
         inbox.audience.store(true, Ordering::Relaxed);
         *inbox.own_user.lock().unwrap_or_else(|p| p.into_inner()) = user_id.to_owned();
-        let mut builder = ClientBuilder::new(url)
+        let mut address = format!("{}{path}", url.trim_end_matches('/'));
+        if let Some((param, value)) = &credentials.query {
+            let encoded: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            address.push_str(&format!("?{param}={encoded}"));
+        }
+        let mut builder = ClientBuilder::new(address)
             .transport_type(transport)
             .reconnect(false);
-        builder = match credentials {
-            Credentials::Token(t) => builder.auth(serde_json::json!({ "token": t })),
-            Credentials::Header(t) => {
-                builder.opening_header("Authorization", format!("Bearer {t}"))
-            }
-            Credentials::Raw(Some(v)) => builder.auth(v),
-            Credentials::Raw(None) => builder,
-        };
+        if let Some(auth) = credentials.auth {
+            builder = builder.auth(auth);
+        }
+        if let Some((name, value)) = credentials.header {
+            builder = builder.opening_header(name.as_str(), value);
+        }
         let (i1, i2, i3, i4) = (inbox.clone(), inbox.clone(), inbox.clone(), inbox.clone());
         let builder = builder
             .on(Event::Connect, move |_, _| {

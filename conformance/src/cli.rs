@@ -17,6 +17,11 @@ use cucumber::{parser, runner, writer};
 /// Options of the suite itself (cucumber's own options come alongside).
 #[derive(clap::Args, Debug, Clone)]
 pub struct Suite {
+    /// The target profile (TOML): where the server is or how to start it, how its users get
+    /// tokens, how a conference is created, what it claims (docs/profiles.md). The flags below
+    /// override it.
+    #[arg(long, env = "CONFORMANCE_PROFILE")]
+    pub profile: Option<PathBuf>,
     /// `http://host:port` of the server under test; repeat (or comma-separate) for the nodes of
     /// one server (D25): node 1 serves the host and the Control API, the audience is spread
     /// over the others and `@cluster` scenarios run. Without it the reference server runs in
@@ -53,17 +58,17 @@ pub struct Suite {
     /// Shell command bringing MongoDB back (e.g. `docker compose unpause mongo`).
     #[arg(long, requires = "mongo_down_cmd")]
     pub mongo_up_cmd: Option<String>,
-    /// HS256 secret the target verifies client tokens with (D2).
+    /// HS256 secret the target verifies client tokens with (D2); overrides the profile's auth.
     #[arg(long, env = "JWT_SECRET")]
     pub jwt_secret: Option<String>,
-    /// Bearer token of the target's Control API (D8).
+    /// Bearer token of the target's Control API (D8); overrides the profile's.
     #[arg(long, env = "ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// The target's Redis: enables the `@redis` scenarios (and, without `--target`, puts the
     /// in-process reference server on it).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    /// Also write JUnit XML here (for CI).
+    /// Write the JUnit XML here instead of `junit.xml` in the report folder (for CI).
     #[arg(long)]
     pub junit: Option<PathBuf>,
     /// Where the HTML and JSON reports go.
@@ -78,14 +83,31 @@ pub struct Suite {
 }
 
 /// All of `conformance`'s options: cucumber's (of the parser, runner and writers the binary
-/// uses: `parser::Basic`, `runner::Basic`, and `writer::Basic` teed into `writer::JUnit` and
-/// `writer::Json`) and the suite's, [`Suite`] (`opts.custom`).
-pub type Options = Opts<
-    parser::basic::Cli,
-    runner::basic::Cli,
-    Compose<Compose<writer::basic::Cli, writer::junit::Cli>, Empty>,
-    Suite,
->;
+/// uses: `parser::Basic`, `runner::Basic`, and `writer::Basic` teed into `writer::Json`) and
+/// the suite's, [`Suite`] (`opts.custom`).
+pub type Options =
+    Opts<parser::basic::Cli, runner::basic::Cli, Compose<writer::basic::Cli, Empty>, Suite>;
+
+/// `conformance matrix`: the suite against several servers, one profile each, on one page.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "conformance matrix",
+    about = "Runs the suite against every profile and writes one page comparing them:              scenarios by protocol section × implementations, graded outcomes, links to each              server's own report"
+)]
+pub struct Matrix {
+    /// The profiles, one per implementation.
+    #[arg(required = true)]
+    pub profiles: Vec<PathBuf>,
+    /// Where the matrix (`index.html`, `index.json`) and each server's report go.
+    #[arg(long, default_value = "reports/matrix")]
+    pub report_dir: PathBuf,
+    /// Profiles run at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Passed to every run (e.g. `--tags 'not @slow'`), after `--`.
+    #[arg(last = true)]
+    pub suite_args: Vec<String>,
+}
 
 /// The command `conformance` parses: [`Options`] under this program's name and purpose.
 pub fn command() -> clap::Command {
@@ -93,8 +115,9 @@ pub fn command() -> clap::Command {
         .name("conformance")
         .bin_name("conformance")
         .about(
-            "Plays the live-conference feature suite against a server (by URL, or the \
-             reference server in process) and writes terminal, HTML, JSON and JUnit reports",
+            "Plays the live-conference feature suite against a server (described by a profile, \
+             by URL, or the reference server in process) and writes terminal, HTML, JSON and \
+             JUnit reports; `conformance matrix PROFILE...` compares several servers",
         )
         .long_about(None)
 }

@@ -1,23 +1,27 @@
 //! What `@cluster` and `@mongo` scenarios need beyond the sockets: the server's nodes and the
 //! means to kill and restart one, and MongoDB and the means to take it away and back.
 //!
-//! Either the suite owns the processes (`--nodes N`: it starts N reference-server nodes, kills
-//! them with SIGKILL and stops them with SIGTERM), or the operator gives shell commands
-//! (`--node-down-cmd`, `--node-up-cmd`, `--node-stop-cmd`, `--mongo-down-cmd`,
-//! `--mongo-up-cmd`; `{node}` in a node command is the node's number, 1-based), e.g.
-//! `docker compose kill server-{node}`, `docker compose start server-{node}` and
-//! `docker compose stop server-{node}`, or `docker compose pause mongo` and `… unpause mongo`.
+//! Either the suite owns the processes (`--nodes N`: N reference-server nodes; or the profile's
+//! `[[server]]` processes: it kills them with SIGKILL and stops them with SIGTERM), or the
+//! operator gives shell commands (the profile's `[controls]`, or `--node-down-cmd`,
+//! `--node-up-cmd`, `--node-stop-cmd`, `--mongo-down-cmd`, `--mongo-up-cmd`; `{node}` in a node
+//! command is the node's number, 1-based), e.g. `docker compose kill server-{node}`,
+//! `docker compose start server-{node}` and `docker compose stop server-{node}`, or
+//! `docker compose pause mongo` and `… unpause mongo`.
 
 use std::sync::Mutex;
 
+use lcr_profile::launch::Launched;
 use lcr_testkit::NodeProcess;
 
 /// How the suite takes a node down and brings it back.
 pub enum NodeControl {
     /// No way to (failover scenarios are filtered out).
     None,
-    /// The suite started the nodes itself.
+    /// The suite started the nodes itself (`--nodes`).
     Owned(Mutex<Vec<NodeProcess>>),
+    /// The profile's `[[server]]` processes.
+    Launched(Mutex<Launched>),
     /// Shell commands run with `sh -c`.
     Commands {
         /// Kills node `{node}`.
@@ -79,6 +83,11 @@ impl Controls {
                 node.kill();
                 Ok(())
             }
+            NodeControl::Launched(launched) => {
+                let mut launched = launched.lock().unwrap_or_else(|p| p.into_inner());
+                launched.node(n)?.kill();
+                Ok(())
+            }
             NodeControl::Commands { down, .. } => {
                 shell(&down.replace("{node}", &n.to_string())).await
             }
@@ -89,7 +98,9 @@ impl Controls {
     pub fn can_stop_nodes(&self) -> bool {
         matches!(
             &self.nodes,
-            NodeControl::Owned(_) | NodeControl::Commands { stop: Some(_), .. }
+            NodeControl::Owned(_)
+                | NodeControl::Launched(_)
+                | NodeControl::Commands { stop: Some(_), .. }
         )
     }
 
@@ -103,6 +114,17 @@ impl Controls {
                     .get_mut(n - 1)
                     .ok_or(format!("there is no node {n}"))?;
                 if tokio::task::block_in_place(|| node.terminate()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "node {n} did not exit within 10 s of SIGTERM and was killed: no graceful stop"
+                    ))
+                }
+            }
+            NodeControl::Launched(launched) => {
+                let mut launched = launched.lock().unwrap_or_else(|p| p.into_inner());
+                let node = launched.node(n)?;
+                if tokio::task::block_in_place(|| node.stop()) {
                     Ok(())
                 } else {
                     Err(format!(
@@ -128,6 +150,11 @@ impl Controls {
                     .ok_or(format!("there is no node {n}"))?;
                 tokio::task::block_in_place(|| node.restart())
             }
+            NodeControl::Launched(launched) => {
+                let mut launched = launched.lock().unwrap_or_else(|p| p.into_inner());
+                let node = launched.node(n)?;
+                tokio::task::block_in_place(|| node.restart())
+            }
             NodeControl::Commands { up, .. } => shell(&up.replace("{node}", &n.to_string())).await,
         }
     }
@@ -135,10 +162,19 @@ impl Controls {
     /// Stops the nodes the suite started (the target lives in a static, which is never
     /// dropped, so this is called before the process exits).
     pub fn stop_owned_nodes(&self) {
-        if let NodeControl::Owned(nodes) = &self.nodes {
-            for node in nodes.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
-                node.terminate();
+        match &self.nodes {
+            NodeControl::Owned(nodes) => {
+                for node in nodes.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+                    node.terminate();
+                }
             }
+            NodeControl::Launched(launched) => {
+                launched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .stop_all();
+            }
+            _ => {}
         }
     }
 

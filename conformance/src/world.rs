@@ -1,21 +1,25 @@
 //! The scenario's world: one fresh conference, named actors, and the helpers the steps call.
 //!
 //! Every scenario gets its own identifiers (conference, question and user ids carry a unique
-//! suffix), so scenarios run concurrently against one server without seeing each other.
-//! Feature text uses logical names ("alex", "q1"); the world maps them to the real ids.
+//! suffix), so scenarios run concurrently against one server without seeing each other. Feature
+//! text uses logical names ("alex", "q1"); the world maps them to the real ids, and to the
+//! server's own ids when the profile's fixture took them from the server (a MongoDB backend's
+//! ObjectIds). Conferences are created, activated and ended only through the profile's fixture;
+//! tokens only through the profile's auth.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cucumber::World;
-use lcr_protocol::admin::{activate_path, conference_path, end_path};
+use lcr_profile::{Conference, Created, Presentation};
 use lcr_protocol::{ConferenceStatus, event};
 use lcr_testkit::conference;
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
 
-use crate::actor::{Actor, Credentials};
+use crate::actor::Actor;
+use crate::fields::{describe, lookup, matches, parse_fields};
 use crate::target::Target;
 
 /// A step's failure message.
@@ -37,6 +41,8 @@ pub struct LiveWorld {
     pub tag: String,
     /// The host's actor name, once a conference exists.
     pub host: Option<String>,
+    /// The conference as the server knows it, once created.
+    pub created: Option<Created>,
     /// Actors by name.
     pub actors: BTreeMap<String, Actor>,
     /// The last Control API answer.
@@ -67,10 +73,13 @@ impl LiveWorld {
     fn new() -> Self {
         let n = SCENARIOS.fetch_add(1, Ordering::Relaxed);
         let stamp = lcr_protocol::now_millis() % 100_000_000;
+        // Runs against one server at once (a matrix, CI) must not share an id: the process too.
+        let pid = std::process::id();
         LiveWorld {
             target: Target::get(),
-            tag: format!("{n}x{stamp}"),
+            tag: format!("{pid}x{n}x{stamp}"),
             host: None,
+            created: None,
             actors: BTreeMap::new(),
             last_http: None,
             tally: Tally::default(),
@@ -98,14 +107,31 @@ impl LiveWorld {
         n
     }
 
-    /// The scenario's conference id.
-    pub fn conference(&self) -> String {
+    /// The conference id the suite chose for this scenario.
+    fn own_conference(&self) -> String {
         format!("conf-{}", self.tag)
     }
 
-    /// The real id of a logical question ("q1").
-    pub fn question(&self, logical: &str) -> String {
+    /// The question id the suite chose for logical question `logical` ("q1").
+    fn own_question(&self, logical: &str) -> String {
         format!("{logical}-{}", self.tag)
+    }
+
+    /// The scenario's conference id, as the server knows it.
+    pub fn conference(&self) -> String {
+        match &self.created {
+            Some(c) => c.conference_id.clone(),
+            None => self.own_conference(),
+        }
+    }
+
+    /// The id of a logical question ("q1"), as the server knows it.
+    pub fn question(&self, logical: &str) -> String {
+        let own = self.own_question(logical);
+        match &self.created {
+            Some(c) => c.question(&own).to_owned(),
+            None => own,
+        }
     }
 
     /// The user id of an actor name ("alex#2" is a second socket of "alex").
@@ -137,55 +163,55 @@ impl LiveWorld {
             .ok_or_else(|| format!("no actor {name:?} in this scenario"))
     }
 
-    /// Creates the conference with the standard questions, in `status`, hosted by `host`.
-    pub async fn create_conference(&mut self, host: &str, status: ConferenceStatus) -> StepResult {
-        let spec = conference::spec(
-            self.user(host),
-            Some(if status == ConferenceStatus::Active {
-                ConferenceStatus::Draft
-            } else {
-                status
-            }),
-            QUESTIONS
+    /// The scenario's conference as the suite describes it to a fixture: hosted by `host`, with
+    /// the standard questions.
+    pub fn sample_conference(&self, host: &str) -> Conference {
+        Conference {
+            conference_id: self.own_conference(),
+            title: format!("Conference {}", self.tag),
+            host_user_id: self.user(host),
+            questions: QUESTIONS
                 .iter()
                 .map(|(q, correct)| {
-                    conference::question(self.question(q), conference::question_text(q), *correct)
+                    conference::question(
+                        self.own_question(q),
+                        conference::question_text(q),
+                        *correct,
+                    )
                 })
                 .collect(),
-        );
-        self.host = Some(host.to_owned());
-        let body = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-        self.admin_ok("PUT", &conference_path(&self.conference()), Some(body))
-            .await?;
-        if status == ConferenceStatus::Active {
-            self.admin_ok("POST", &activate_path(&self.conference()), None)
-                .await?;
         }
+    }
+
+    /// Creates the conference through the profile's fixture, in `status`, hosted by `host`.
+    pub async fn create_conference(&mut self, host: &str, status: ConferenceStatus) -> StepResult {
+        self.host = Some(host.to_owned());
+        let conference = self.sample_conference(host);
+        let created = self
+            .target
+            .fixture
+            .create(&conference, status)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.created = Some(created);
         Ok(())
     }
 
-    /// Activates or ends the conference through the Control API.
+    /// Activates or ends the conference through the profile's fixture.
     pub async fn set_status(&mut self, status: ConferenceStatus) -> StepResult {
-        let path = match status {
-            ConferenceStatus::Active => activate_path(&self.conference()),
-            _ => end_path(&self.conference()),
-        };
-        self.admin_ok("POST", &path, None).await
-    }
-
-    /// A Control API call with the admin token that must answer 200.
-    pub async fn admin_ok(&mut self, method: &str, path: &str, body: Option<String>) -> StepResult {
-        let token = self.target.admin_token.clone();
-        self.admin(method, path, Some(&token), body).await?;
-        match &self.last_http {
-            Some((200, _)) => Ok(()),
-            other => Err(format!(
-                "Control API {method} {path} answered {other:?}, expected 200"
-            )),
+        let created = self
+            .created
+            .clone()
+            .ok_or("no conference was created in this scenario")?;
+        let fixture = &self.target.fixture;
+        match status {
+            ConferenceStatus::Active => fixture.activate(&created).await,
+            _ => fixture.end(&created).await,
         }
+        .map_err(|e| e.to_string())
     }
 
-    /// A Control API call; the answer is kept in `last_http`.
+    /// A Control API call (D8); the answer is kept in `last_http`.
     pub async fn admin(
         &mut self,
         method: &str,
@@ -198,17 +224,17 @@ impl LiveWorld {
         Ok(())
     }
 
-    /// Connects actor `name` with `credentials`; refused connections are kept too.
+    /// Connects actor `name` presenting `credentials`; refused connections are kept too.
     pub async fn connect_with(
         &mut self,
         name: &str,
-        credentials: Credentials,
+        credentials: Presentation,
         transport: TransportType,
     ) {
         let node = self.node_of(name);
         let url = self.target.nodes[node].clone();
         let actor = Actor::connect(
-            &url,
+            (&url, self.target.path()),
             name,
             &self.user(name),
             credentials,
@@ -222,16 +248,19 @@ impl LiveWorld {
         }
     }
 
-    /// A valid token for `name`'s user.
-    pub fn token(&self, name: &str) -> String {
-        lcr_protocol::token::mint(&self.target.jwt_secret, &self.user(name), 3600)
-            .unwrap_or_default()
+    /// A valid token for `name`'s user, presented the profile's way.
+    pub async fn credentials(&self, name: &str) -> Result<Presentation, String> {
+        self.target
+            .tokens
+            .presentation(&self.user(name))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Connects actor `name` with a valid token over websocket; fails if refused.
     pub async fn connect(&mut self, name: &str) -> StepResult {
-        let token = self.token(name);
-        self.connect_with(name, Credentials::Token(token), TransportType::Websocket)
+        let credentials = self.credentials(name).await?;
+        self.connect_with(name, credentials, TransportType::Websocket)
             .await;
         let actor = self.actor(name)?;
         if actor.is_connected() {
@@ -249,20 +278,42 @@ impl LiveWorld {
         self.actor(name)?.emit(event, data).await
     }
 
-    /// `name` joins the conference and gets `conference:joined`.
-    pub async fn join(&mut self, name: &str) -> StepResult {
+    /// `name` sends `conference:join` for the scenario's conference (connecting first).
+    pub async fn send_join(&mut self, name: &str) -> StepResult {
         if !self.actors.contains_key(name) {
             self.connect(name).await?;
         }
+        let cid = self.conference();
         self.emit(
             name,
             event::CONFERENCE_JOIN,
-            Some(json!({ "conferenceId": self.conference() })),
+            Some(json!({ "conferenceId": cid })),
         )
-        .await?;
+        .await
+    }
+
+    /// `name` joins the conference and gets `conference:joined`.
+    pub async fn join(&mut self, name: &str) -> StepResult {
+        self.send_join(name).await?;
         self.expect(name, event::CONFERENCE_JOINED, &[])
             .await
             .map(drop)
+    }
+
+    /// The `question:push_live` payload for logical question `q`, with `duration` when given.
+    pub fn push_payload(&self, q: &str, duration: Option<Value>) -> Value {
+        let mut payload =
+            json!({ "conferenceId": self.conference(), "questionId": self.question(q) });
+        if let Some(d) = duration {
+            payload["duration"] = d;
+        }
+        payload
+    }
+
+    /// `name` votes `option` on logical question `q`.
+    pub async fn vote(&self, name: &str, option: &str, q: &str) -> StepResult {
+        let payload = json!({ "conferenceId": self.conference(), "questionId": self.question(q), "selectedOption": option });
+        self.emit(name, event::VOTE_SUBMIT, Some(payload)).await
     }
 
     /// Waits for `name` to receive `event` whose fields equal `fields` (dotted paths).
@@ -359,84 +410,4 @@ impl LiveWorld {
             _ => value.clone(),
         }
     }
-}
-
-/// The value at a dotted path (`optionCounts.A`, `context.event`, `liveQuestion`).
-pub fn lookup<'a>(data: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(data, |v, key| v.get(key))
-}
-
-/// Whether an observed value equals the expected one (numbers by value; objects as subsets).
-pub fn matches(got: Option<&Value>, want: &Value) -> bool {
-    match (got, want) {
-        (None, Value::Null) => true,
-        (None, _) => false,
-        (Some(g), Value::Object(w)) => w.iter().all(|(k, v)| matches(g.get(k), v)),
-        (Some(Value::Number(g)), Value::Number(w)) => {
-            (g.as_f64().unwrap_or(f64::NAN) - w.as_f64().unwrap_or(f64::NAN)).abs() < 1e-9
-        }
-        (Some(g), w) => g == w,
-    }
-}
-
-fn describe(fields: &[(String, Value)]) -> String {
-    if fields.is_empty() {
-        String::new()
-    } else {
-        let parts: Vec<String> = fields.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        format!(" with {}", parts.join(", "))
-    }
-}
-
-/// Parses `field value, field value and field value`; values are JSON (`"B"`, `1`, `true`,
-/// `{"A":1}`) or a bare word taken as a string.
-///
-/// ```
-/// let f = conformance::world::parse_fields(r#"isCorrect true and selectedOption "B", optionCounts.A 2"#).unwrap();
-/// assert_eq!(f.len(), 3);
-/// assert_eq!(f[1], ("selectedOption".to_string(), serde_json::json!("B")));
-/// ```
-pub fn parse_fields(text: &str) -> Result<Vec<(String, Value)>, String> {
-    let mut out = Vec::new();
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        let (field, after) = rest
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| format!("no value for {rest:?}"))?;
-        let after = after.trim_start();
-        let (raw, tail) = split_value(after);
-        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
-        out.push((field.to_owned(), value));
-        rest = tail.trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
-        rest = rest.strip_prefix("and ").unwrap_or(rest).trim_start();
-    }
-    Ok(out)
-}
-
-fn split_value(s: &str) -> (&str, &str) {
-    let bytes = s.as_bytes();
-    let end = match bytes.first() {
-        Some(b'"') => s[1..].find('"').map_or(s.len(), |i| i + 2),
-        Some(b'{') | Some(b'[') => {
-            let mut depth = 0i32;
-            let mut end = s.len();
-            for (i, c) in s.char_indices() {
-                match c {
-                    '{' | '[' => depth += 1,
-                    '}' | ']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = i + 1;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            end
-        }
-        _ => s.find([' ', ',']).unwrap_or(s.len()),
-    };
-    s.split_at(end)
 }

@@ -130,20 +130,8 @@ fn tags_name_real_decisions() {
     for (file, text) in feature_texts() {
         for tag in text.split_whitespace().filter(|w| w.starts_with('@')) {
             let name = &tag[1..];
-            let ok = matches!(
-                name,
-                "redis"
-                    | "slow"
-                    | "cluster"
-                    | "failover"
-                    | "handover"
-                    | "mongo"
-                    | "mongo-outage"
-                    | "serial"
-            ) || name
-                .strip_prefix('D')
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|n| (1..=25).contains(&n));
+            let ok = conformance::grading::TAGS.contains(&name)
+                || lcr_profile::Capabilities::decision_number(name).is_some();
             assert!(ok, "{file}: unknown tag {tag}");
         }
     }

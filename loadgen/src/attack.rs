@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use lcr_protocol::admin::{activate_path, conference_path};
 use lcr_testkit::conference;
 use tokio::sync::mpsc;
 
@@ -107,43 +106,27 @@ async fn voters_transaction(user: &mut GooseUser) -> TransactionResult {
     Ok(())
 }
 
-/// Creates and activates the run's conference through the Control API (D8).
-pub async fn set_up(plan: &Plan) -> anyhow::Result<()> {
-    let spec = conference::spec(
-        plan.host_user(),
-        None,
-        (0..plan.questions)
+/// Creates the run's conference, active, through the profile's fixture (the Control API, the
+/// deployment's own API, commands, or the stores): hosted by the plan's host, with its
+/// questions. The server may assign its own ids: the answer carries them.
+pub async fn set_up(
+    fixture: &lcr_profile::Fixture,
+    plan: &Plan,
+) -> anyhow::Result<lcr_profile::Created> {
+    let conference = lcr_profile::Conference {
+        conference_id: plan.conference_id(),
+        title: format!("Load run {}", plan.run_id),
+        host_user_id: plan.host_user(),
+        questions: (0..plan.questions)
             .map(|k| {
                 conference::question(plan.question_id(k), format!("Load question {}", k + 1), "A")
             })
             .collect(),
-    );
-    let http = reqwest::Client::new();
-    let base = &plan.targets[0];
-    let put = http
-        .put(format!("{base}{}", conference_path(&plan.conference_id())))
-        .bearer_auth(&plan.admin_token)
-        .json(&spec)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        put.status().is_success(),
-        "creating the conference: {} {}",
-        put.status(),
-        put.text().await.unwrap_or_default()
-    );
-    let act = http
-        .post(format!("{base}{}", activate_path(&plan.conference_id())))
-        .bearer_auth(&plan.admin_token)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        act.status().is_success(),
-        "activating the conference: {} {}",
-        act.status(),
-        act.text().await.unwrap_or_default()
-    );
-    Ok(())
+    };
+    fixture
+        .create(&conference, lcr_protocol::ConferenceStatus::Active)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the run's conference: {e}"))
 }
 
 /// Runs this shard under goose and returns its recorder.
@@ -155,9 +138,6 @@ pub async fn run(
     fanout_to_goose: bool,
 ) -> anyhow::Result<Arc<Recorder>> {
     let plan = Arc::new(plan);
-    if plan.setup && plan.hosts() {
-        set_up(&plan).await?;
-    }
     let rec = Arc::new(Recorder::default());
     rec.set_voters(plan.my_voters().len() as u64);
     let end = Instant::now() + plan.deadline;

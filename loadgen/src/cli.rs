@@ -23,14 +23,23 @@ use crate::plan::Spread;
     after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommand: `loadgen merge DIR... --report-dir OUT` merges shard directories."
 )]
 pub struct Cli {
-    /// Target base URL (repeat to spread voters over several servers). Without it the
-    /// reference server runs in process.
+    /// The target profile (TOML): where the server is or how to start it, how its users get
+    /// tokens, how a conference is created (docs/profiles.md). The flags below override it.
+    #[arg(long, env = "LOADGEN_PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// The conference a parent process or another shard created (`created.json` in its report
+    /// folder): its ids as the server knows them. With it, and `--no-setup`, this process
+    /// creates nothing.
+    #[arg(long)]
+    pub created: Option<PathBuf>,
+    /// Target base URL (repeat to spread voters over several servers). Without it (and without
+    /// a profile) the reference server runs in process.
     #[arg(long = "target", env = "LOADGEN_TARGET", value_delimiter = ',')]
     pub targets: Vec<String>,
-    /// HS256 secret of the target (required with --target).
+    /// HS256 secret of the target (required with --target and no profile).
     #[arg(long, env = "JWT_SECRET")]
     pub jwt_secret: Option<String>,
-    /// Control API token of the target (required with --target).
+    /// Control API token of the target (required with --target and no profile).
     #[arg(long, env = "ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// Voters in the whole run.

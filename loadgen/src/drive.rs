@@ -153,8 +153,18 @@ fn expected_ticks(q: &PerQuestion, duration: u32) -> u64 {
     (last - first + 1).max(0) as u64
 }
 
-fn token(plan: &Plan, user: &str) -> String {
-    lcr_protocol::token::mint(&plan.jwt_secret, user, 24 * 3600).unwrap_or_default()
+/// How `user` connects to `target`: the profile's path and token, presented the profile's way.
+async fn client_config(plan: &Plan, target: &str, user: &str) -> Result<ClientConfig, String> {
+    let credentials = plan.credentials(user).await.map_err(|e| e.to_string())?;
+    let mut cfg = ClientConfig::new(target.to_owned()).path(plan.path.clone());
+    cfg.auth = credentials.auth;
+    if let Some((k, v)) = credentials.query {
+        cfg = cfg.query(k, v);
+    }
+    if let Some((k, v)) = credentials.header {
+        cfg = cfg.header(k, v);
+    }
+    Ok(cfg)
 }
 
 /// Runs voters `range` to the end of the run (last final result, or the deadline).
@@ -286,7 +296,14 @@ async fn connect_and_join(
     end: Instant,
 ) -> Option<Joined> {
     let user = plan.voter_user(i);
-    let mut cfg = ClientConfig::new(target.to_owned()).auth(json!({ "token": token(plan, &user) }));
+    let mut cfg = match client_config(plan, target, &user).await {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            tracing::warn!(voter = i, error = %e, "no token");
+            sink.rec.connect_failed();
+            return None;
+        }
+    };
     if !plan.local_ips.is_empty() {
         cfg = cfg.local_ip(plan.local_ips[i % plan.local_ips.len()]);
     }
@@ -739,10 +756,12 @@ pub async fn run_host(plan: Arc<Plan>, sink: Sink, end: Instant) -> Result<Vec<V
     let user = plan.host_user();
     let cid = plan.conference_id();
     let host_at = |target: &str| {
-        let cfg =
-            ClientConfig::new(target.to_owned()).auth(json!({ "token": token(&plan, &user) }));
-        let cid = cid.clone();
+        let (plan, user, target, cid) =
+            (plan.clone(), user.clone(), target.to_owned(), cid.clone());
         async move {
+            let cfg = client_config(&plan, &target, &user)
+                .await
+                .map_err(HostError::Socket)?;
             let (client, events) = connect(&cfg)
                 .await
                 .map_err(|e| HostError::Socket(e.to_string()))?;

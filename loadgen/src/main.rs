@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use lcr_profile::ServerUnderTest;
+use std::sync::Arc;
+
+use lcr_profile::{Fixture, FixtureSpec, Overrides, Profile, ServerUnderTest, TokenSource, Tokens};
 use loadgen::cli::{Cli, MergeCli};
 use loadgen::plan::{Plan, Spread};
 use loadgen::record::Snapshot;
@@ -139,25 +141,36 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         .unwrap_or_else(|| PathBuf::from("reports").join(&run_id));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
-    // The in-process reference server (embedded default), or the targets with their secrets.
-    let server = ServerUnderTest::choose(
-        &cli.targets,
-        cli.jwt_secret.as_deref(),
-        cli.admin_token.as_deref(),
-        || {
-            let mut config =
-                reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
-                    .on_redis(cli.redis_url.as_deref());
-            config.settings.rate_limit_events = 10_000;
-            config
-        },
-    )
+    // A profile, the targets with their secrets, or the in-process reference server.
+    let profile = cli
+        .profile
+        .as_deref()
+        .map(Profile::load)
+        .transpose()
+        .context("reading the profile")?;
+    let overrides = Overrides {
+        nodes: cli.targets.clone(),
+        jwt_secret: cli.jwt_secret.clone(),
+        admin_token: cli.admin_token.clone(),
+        ..Overrides::default()
+    };
+    // With a profile, only what is on the command line overrides it (not JWT_SECRET and the
+    // like from the environment).
+    let overrides = match cli.profile {
+        Some(_) => overrides.given_on(&argv),
+        None => overrides,
+    };
+    let server = ServerUnderTest::choose(profile, overrides, &dir, || {
+        let mut config =
+            reference_server::ServerConfig::embedded("loadgen-secret", "loadgen-admin")
+                .on_redis(cli.redis_url.as_deref());
+        config.settings.rate_limit_events = 10_000;
+        config
+    })
     .await?;
-    let (targets, secret, admin) = (
-        server.nodes.clone(),
-        server.jwt_secret.clone(),
-        server.admin_token.clone(),
-    );
+    let targets = server.nodes().to_vec();
+    let tokens = Arc::new(Tokens::new(&server.profile.auth)?);
+    let (conference_id, question_ids) = Plan::own_ids(&run_id, cli.questions);
     let deadline = Duration::from_secs(
         60 + cli.voters as u64 / 500
             + cli.questions as u64 * (u64::from(cli.question_duration) + 15),
@@ -166,8 +179,10 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         run_id: run_id.clone(),
         targets: targets.clone(),
         spread: cli.spread,
-        jwt_secret: secret.clone(),
-        admin_token: admin.clone(),
+        tokens: tokens.clone(),
+        path: server.profile.target.path.clone(),
+        conference_id,
+        question_ids,
         voters: cli.voters,
         questions: cli.questions,
         question_duration: cli.question_duration,
@@ -179,6 +194,26 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         reconnect: cli.reconnect,
         deadline,
         setup: !cli.no_setup,
+    };
+    // The run's conference: created here (the parent of the workers, or a lone process), or by
+    // whoever wrote `--created`; the server's ids are the run's from here on.
+    let created_path = dir.join("created.json");
+    let plan = if plan.setup && plan.hosts() {
+        let fixture = Fixture::new(&server.profile.fixtures, &server.profile.target, tokens)
+            .await
+            .context("setting up the profile's fixture")?;
+        let created = loadgen::attack::set_up(&fixture, &plan).await?;
+        std::fs::write(
+            &created_path,
+            serde_json::to_string_pretty(&created_json(&created))?,
+        )?;
+        plan.with_created(&created)
+    } else if let Some(path) = &cli.created {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --created {}", path.display()))?;
+        plan.with_created(&created_from_json(&serde_json::from_str(&text)?)?)
+    } else {
+        plan
     };
     let workers = workers(&cli);
     let info = RunInfo {
@@ -217,10 +252,19 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         _ => plan.my_voters().len() <= 5_000,
     };
     let snap = if cli.shard.is_none() && workers > 1 {
-        if plan.setup {
-            loadgen::attack::set_up(&plan).await?;
-        }
-        let snaps = run_workers(&argv, workers, &run_id, &dir, &targets, &secret, &admin).await?;
+        // The children talk to the nodes this process knows (started from the profile, or in
+        // process), with its secrets when it has no profile for them to read.
+        let secrets = match (
+            &cli.profile,
+            &server.profile.auth.source,
+            server.profile.fixtures.clone(),
+        ) {
+            (None, TokenSource::Hs256 { secret }, FixtureSpec::ControlApi { admin_token, .. }) => {
+                Some((secret.clone(), admin_token))
+            }
+            _ => None,
+        };
+        let snaps = run_workers(&argv, workers, &run_id, &dir, &targets, secrets).await?;
         Snapshot::merge(&snaps)
     } else {
         let rec =
@@ -276,6 +320,25 @@ fn print_verdict(dir: &Path, v: &report::Verdict) {
     );
 }
 
+/// The conference the run created, as `created.json`.
+fn created_json(c: &lcr_profile::Created) -> serde_json::Value {
+    serde_json::json!({
+        "conferenceId": c.conference_id, "hostUserId": c.host_user_id, "questionIds": c.question_ids,
+    })
+}
+
+/// `created.json` read back.
+fn created_from_json(v: &serde_json::Value) -> anyhow::Result<lcr_profile::Created> {
+    Ok(lcr_profile::Created {
+        conference_id: v["conferenceId"]
+            .as_str()
+            .context("created.json: no conferenceId")?
+            .to_owned(),
+        host_user_id: v["hostUserId"].as_str().unwrap_or_default().to_owned(),
+        question_ids: serde_json::from_value(v["questionIds"].clone()).unwrap_or_default(),
+    })
+}
+
 /// Runs the shards as child processes of this binary and collects their snapshots.
 async fn run_workers(
     argv: &[String],
@@ -283,8 +346,7 @@ async fn run_workers(
     run_id: &str,
     dir: &Path,
     targets: &[String],
-    secret: &str,
-    admin: &str,
+    secrets: Option<(String, String)>,
 ) -> anyhow::Result<Vec<Snapshot>> {
     let exe = std::env::current_exe()?;
     // Keep the user's options but the ones the parent decides for its children.
@@ -294,8 +356,7 @@ async fn run_workers(
         "--run-id",
         "--target",
         "--shard",
-        "--jwt-secret",
-        "--admin-token",
+        "--created",
         "--report-file",
     ];
     let mut keep = Vec::new();
@@ -308,9 +369,17 @@ async fn run_workers(
         }
     }
     let mut children = Vec::new();
+    let created = dir.join("created.json");
     for i in 0..workers {
         let shard_dir = dir.join(format!("shard-{i}"));
-        let child = tokio::process::Command::new(&exe)
+        let mut command = tokio::process::Command::new(&exe);
+        if let Some((secret, admin)) = &secrets {
+            command.env("JWT_SECRET", secret).env("ADMIN_TOKEN", admin);
+        }
+        if created.is_file() {
+            command.arg("--created").arg(&created);
+        }
+        let child = command
             .args(&keep)
             .args([
                 "--shard",
@@ -328,8 +397,6 @@ async fn run_workers(
                     .iter()
                     .flat_map(|t| ["--target".to_owned(), t.clone()]),
             )
-            .env("JWT_SECRET", secret)
-            .env("ADMIN_TOKEN", admin)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting worker {i}"))?;

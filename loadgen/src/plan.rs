@@ -2,7 +2,10 @@
 //! (an open-model schedule from a seeded generator, identical in every shard).
 
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
+
+use lcr_profile::{Created, Presentation, TokenError, Tokens};
 
 /// Everything a shard needs to play its part.
 #[derive(Debug, Clone)]
@@ -13,10 +16,14 @@ pub struct Plan {
     pub targets: Vec<String>,
     /// How voters are spread over the targets.
     pub spread: Spread,
-    /// HS256 secret the targets verify tokens with.
-    pub jwt_secret: String,
-    /// Control API token.
-    pub admin_token: String,
+    /// Tokens, made the profile's way.
+    pub tokens: Arc<Tokens>,
+    /// The Socket.IO path.
+    pub path: String,
+    /// The conference, as the server knows it.
+    pub conference_id: String,
+    /// Its questions, in order, as the server knows them.
+    pub question_ids: Vec<String>,
     /// Voters in the whole run (all shards).
     pub voters: usize,
     /// Questions pushed one after another.
@@ -43,9 +50,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The conference of this run.
+    /// The conference of this run, as the server knows it.
     pub fn conference_id(&self) -> String {
-        format!("load-{}", self.run_id)
+        self.conference_id.clone()
     }
     /// The host's user id.
     pub fn host_user(&self) -> String {
@@ -55,18 +62,35 @@ impl Plan {
     pub fn voter_user(&self, i: usize) -> String {
         format!("v{i}-{}", self.run_id)
     }
-    /// Question `k`'s id (0-based).
+    /// Question `k`'s id (0-based), as the server knows it.
     pub fn question_id(&self, k: usize) -> String {
-        format!("{}-q{}", self.run_id, k + 1)
+        self.question_ids[k].clone()
     }
     /// Index of a question id, if it is one of this run's.
     pub fn question_index(&self, id: &str) -> Option<usize> {
-        let n: usize = id
-            .strip_prefix(self.run_id.as_str())?
-            .strip_prefix("-q")?
-            .parse()
-            .ok()?;
-        (1..=self.questions).contains(&n).then(|| n - 1)
+        self.question_ids.iter().position(|q| q == id)
+    }
+    /// The ids the run asks a fixture to create: the conference `load-<run-id>` and its
+    /// questions `<run-id>-q1`…; a server may assign its own ([`Plan::with_created`]).
+    pub fn own_ids(run_id: &str, questions: usize) -> (String, Vec<String>) {
+        (
+            format!("load-{run_id}"),
+            (1..=questions).map(|k| format!("{run_id}-q{k}")).collect(),
+        )
+    }
+    /// Takes the server's ids of the conference `created` describes.
+    pub fn with_created(mut self, created: &Created) -> Self {
+        self.question_ids = self
+            .question_ids
+            .iter()
+            .map(|q| created.question(q).to_owned())
+            .collect();
+        self.conference_id = created.conference_id.clone();
+        self
+    }
+    /// How `user` presents a token at the handshake, the profile's way.
+    pub async fn credentials(&self, user: &str) -> Result<Presentation, TokenError> {
+        self.tokens.presentation(user).await
     }
     /// The voters of this shard.
     pub fn my_voters(&self) -> Range<usize> {
@@ -178,8 +202,10 @@ mod tests {
             run_id: "r".into(),
             targets: vec!["a".into(), "b".into(), "c".into()],
             spread,
-            jwt_secret: String::new(),
-            admin_token: String::new(),
+            tokens: Arc::new(Tokens::new(&lcr_profile::Auth::hs256("s")).unwrap()),
+            path: "/socket.io/".into(),
+            conference_id: "c".into(),
+            question_ids: vec!["q1".into()],
             voters: 60,
             questions: 1,
             question_duration: 10,

@@ -147,3 +147,69 @@ fn an_unmet_slo_fails_the_run() {
             .contains("FAIL")
     );
 }
+
+/// A profile whose server has no Control API and whose fixture is a program that assigns ids of
+/// its own: the run creates its conference through the program, and its worker processes use
+/// the server's ids (`created.json`).
+#[test]
+fn a_profile_with_a_fixture_program_and_no_control_api_drives_a_run() {
+    let redis = lcr_testkit::RedisProcess::start();
+    let mongo = lcr_testkit::MongoProcess::start();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = workspace.join(".venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/renaming_fixture.py");
+    let d = dir("lg-profile");
+    std::fs::create_dir_all(&d).unwrap();
+    let profile = d.join("profile.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            r#"name = "no Control API, a fixture program"
+[[server]]
+command = "exec {{reference-server}} --bind 127.0.0.1:{{port}} --control-api off --redis-url '{redis}' --mongo-url '{mongo}' --rate-limit-events 1000"
+env = {{ JWT_SECRET = "profile-secret" }}
+ready = "/ready"
+[auth]
+kind = "hs256"
+secret = "profile-secret"
+[fixtures]
+kind = "command"
+[fixtures.command]
+create = "'{python}' '{script}' '{redis}' '{mongo}' livepoll"
+"#,
+            redis = redis.url(),
+            mongo = mongo.url(),
+            python = python.display(),
+            script = script.display(),
+        ),
+    )
+    .unwrap();
+    let (code, log) = loadgen(&[
+        "--profile",
+        profile.to_str().unwrap(),
+        "--voters",
+        "200",
+        "--questions",
+        "2",
+        "--question-duration",
+        "3",
+        "--workers",
+        "2",
+        "--report-dir",
+        d.join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    check_passing(&d.join("run"), 200);
+    let created: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/created.json")).unwrap())
+            .unwrap();
+    let cid = created["conferenceId"].as_str().unwrap();
+    assert!(cid.starts_with("srv-"), "the server's id: {created}");
+    let questions = summary(&d.join("run"))["questions"].clone();
+    for q in questions.as_array().unwrap() {
+        assert!(
+            q["questionId"].as_str().unwrap().starts_with("srv-"),
+            "every worker used the server's question ids: {q}"
+        );
+    }
+}

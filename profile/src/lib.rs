@@ -1,101 +1,131 @@
-//! The server under test: the targets and secrets a user gives, or the reference server started
-//! in process when none is given. (Target profiles, read by both conformance and loadgen, grow
-//! here.)
+//! The server under test, as the suite and the load generator see it: a **target profile**, one
+//! TOML file that says where the server's nodes are (or how to start them), how its users get
+//! tokens and where the tokens travel, how a conference with its host and questions is created,
+//! activated and ended, and which decisions and optional parts the server claims. Without a
+//! profile, the reference server started in process. `docs/profiles.md` is the guide.
 //!
-//! Both binaries take `--target URL` (repeatable), `--jwt-secret` and `--admin-token`. Without
-//! `--target` they start the reference server in process, configured as each needs, and know
-//! its secrets; with it, both secrets are required and a missing one is named.
+//! - [`file`]: the profile as written; [`Profile`]: checked, completed, flags laid over it.
+//! - [`Tokens`]: tokens made the profile's way (HS256, RS256, ES256, or a command) and how they
+//!   are presented at the handshake.
+//! - [`Fixture`]: conferences created through the Control API of D8, a deployment's own HTTP
+//!   API, shell commands, or straight into the stores; [`Created`] carries the server's ids.
+//! - [`Capabilities`]: the decisions and parts claimed.
+//! - [`launch`]: the profile's `[[server]]` processes.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use lcr_profile::{ProfileError, ServerUnderTest};
+//! use lcr_profile::{Overrides, ProfileError, ServerUnderTest};
 //! use reference_server::ServerConfig;
 //!
-//! // No --target: the reference server, in process, on a free port.
-//! let server = ServerUnderTest::choose(&[], None, None, || ServerConfig::embedded("s", "a"))
-//!     .await
-//!     .unwrap();
+//! // Neither a profile nor --target: the reference server, in process, on a free port.
+//! let logs = std::env::temp_dir();
+//! let server = ServerUnderTest::choose(None, Overrides::default(), &logs, || {
+//!     ServerConfig::embedded("s", "a")
+//! })
+//! .await
+//! .unwrap();
 //! assert!(server.is_embedded());
-//! assert_eq!((server.jwt_secret.as_str(), server.admin_token.as_str()), ("s", "a"));
 //! assert!(server.url().starts_with("http://127.0.0.1:"));
 //! server.shutdown().await;
 //!
 //! // --target without its secrets.
-//! let targets = ["http://lb:3000".to_owned()];
-//! let missing = ServerUnderTest::choose(&targets, Some("s"), None, || unreachable!()).await;
+//! let o = Overrides { nodes: vec!["http://lb:3000".into()], jwt_secret: Some("s".into()), ..Default::default() };
+//! let missing = ServerUnderTest::choose(None, o, &logs, || unreachable!()).await;
 //! assert!(matches!(missing, Err(ProfileError::MissingAdminToken)));
 //! # }
 //! ```
 
-use reference_server::{RunningServer, ServerConfig, ServerError};
+pub mod capabilities;
+pub mod file;
+pub mod fixture;
+pub mod interpolate;
+pub mod launch;
+mod load;
+mod profile;
+mod tokens;
 
-/// The server a run talks to: its nodes, its secrets, and the in-process reference server when
-/// the run started one.
+use std::path::Path;
+
+use reference_server::{RunningServer, ServerConfig};
+
+pub use capabilities::{Capabilities, Part};
+pub use fixture::{Conference, Created, Fixture, FixtureError, Step};
+pub use profile::{
+    Auth, Carrier, Controls, FixtureSpec, HttpFixture, Overrides, Profile, ProfileError,
+    RequestTemplate, ServerSpec, Target, TokenSource, Transport,
+};
+pub use tokens::{Presentation, TokenError, Tokens};
+
+/// The server a run talks to: its profile (nodes filled in) and what the run started for it.
 pub struct ServerUnderTest {
-    /// `http://host:port` of each node, node 1 first (serving the host and the Control API);
-    /// never empty.
-    pub nodes: Vec<String>,
-    /// HS256 secret the server verifies client tokens with (D2).
-    pub jwt_secret: String,
-    /// Bearer token of the server's Control API (D8).
-    pub admin_token: String,
-    /// The in-process reference server, shut down by [`ServerUnderTest::shutdown`].
+    /// The profile, with the nodes' URLs known.
+    pub profile: Profile,
     embedded: Option<RunningServer>,
+    launched: Option<launch::Launched>,
 }
 
 impl std::fmt::Debug for ServerUnderTest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secrets stay out of logs.
+        // The profile holds secrets: only what is safe to log.
         f.debug_struct("ServerUnderTest")
-            .field("nodes", &self.nodes)
+            .field("name", &self.profile.name)
+            .field("nodes", &self.profile.target.nodes)
             .field("embedded", &self.is_embedded())
+            .field("launched", &self.launched.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// The server under test cannot be had.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    /// `--target` was given without the JWT secret.
-    #[error("--jwt-secret (or JWT_SECRET) is required with --target")]
-    MissingJwtSecret,
-    /// `--target` was given without the Control API token.
-    #[error("--admin-token (or ADMIN_TOKEN) is required with --target")]
-    MissingAdminToken,
-    /// The in-process reference server did not start.
-    #[error("starting the in-process reference server")]
-    Start(#[source] ServerError),
-    /// The in-process configuration is one a run cannot drive: it takes tokens the run cannot
-    /// mint (no HS256 secret), or it serves no Control API.
-    #[error("the in-process reference server must {0}")]
-    UnusableEmbedded(String),
-}
-
 impl ServerUnderTest {
-    /// The choice both binaries make: with no `targets`, the reference server started in process
-    /// with the configuration `embedded` returns (called only then; its secrets are the run's);
-    /// else `targets` with the secrets the user gave, both required (the JWT secret is checked
-    /// first).
+    /// The choice both binaries make. With a `profile`: the flags laid over it, then its
+    /// `[[server]]` processes started (logging into `log_dir`) unless `--target` names the
+    /// nodes. Without one: with `--target`, the reference server's profile at those nodes, both
+    /// secrets required (the JWT secret is checked first); with neither, the reference server
+    /// started in process with the configuration `embedded` returns (called only then).
+    ///
+    /// # Errors
+    ///
+    /// A missing secret, a profile that cannot be used, a server that does not start.
     pub async fn choose(
-        targets: &[String],
-        jwt_secret: Option<&str>,
-        admin_token: Option<&str>,
+        profile: Option<Profile>,
+        overrides: Overrides,
+        log_dir: &Path,
         embedded: impl FnOnce() -> ServerConfig,
     ) -> Result<ServerUnderTest, ProfileError> {
-        if targets.is_empty() {
-            return ServerUnderTest::start(embedded()).await;
+        match profile {
+            Some(profile) => ServerUnderTest::launch(profile.with(overrides)?, log_dir).await,
+            None if overrides.nodes.is_empty() => {
+                let config = embedded();
+                let mut server = ServerUnderTest::start(config).await?;
+                if overrides.redis_url.is_some() || overrides.mongo_url.is_some() {
+                    server.profile.target.redis_url = overrides.redis_url;
+                    server.profile.target.mongo_url = overrides.mongo_url;
+                    server.profile.capabilities.parts = server.profile.implied_parts();
+                }
+                Ok(server)
+            }
+            None => {
+                let secret = overrides
+                    .jwt_secret
+                    .clone()
+                    .ok_or(ProfileError::MissingJwtSecret)?;
+                let admin = overrides
+                    .admin_token
+                    .clone()
+                    .ok_or(ProfileError::MissingAdminToken)?;
+                let mut profile = Profile::reference(overrides.nodes.clone(), &secret, &admin);
+                profile.capabilities.parts_implied = true;
+                Ok(ServerUnderTest::at(profile.with(overrides)?))
+            }
         }
-        let jwt_secret = jwt_secret.ok_or(ProfileError::MissingJwtSecret)?;
-        let admin_token = admin_token.ok_or(ProfileError::MissingAdminToken)?;
-        Ok(ServerUnderTest::at(
-            targets.to_vec(),
-            jwt_secret,
-            admin_token,
-        ))
     }
 
-    /// The reference server started in process with `config`, and its secrets: its HS256
-    /// secret (a run mints tokens with it) and its admin token, both required.
+    /// The reference server started in process with `config`, and its profile: its HS256 secret
+    /// (a run mints tokens with it) and its admin token are both required.
+    ///
+    /// # Errors
+    ///
+    /// When it does not start.
     pub async fn start(config: ServerConfig) -> Result<ServerUnderTest, ProfileError> {
         let jwt_secret = config.tokens.secret().map(str::to_owned).ok_or_else(|| {
             ProfileError::UnusableEmbedded(format!(
@@ -109,40 +139,76 @@ impl ServerUnderTest {
         let server = reference_server::start(config)
             .await
             .map_err(ProfileError::Start)?;
+        let mut profile = Profile::reference(vec![server.url()], &jwt_secret, &admin_token);
+        profile.name = "reference server (in process)".into();
         Ok(ServerUnderTest {
-            nodes: vec![server.url()],
-            jwt_secret,
-            admin_token,
+            profile,
             embedded: Some(server),
+            launched: None,
         })
     }
 
-    /// Nodes running elsewhere (given by the user, or processes the caller started) whose
-    /// secrets are known.
+    /// A server whose nodes run elsewhere, or were started by the caller.
     ///
     /// # Panics
     ///
-    /// When `nodes` is empty.
-    pub fn at(
-        nodes: Vec<String>,
-        jwt_secret: impl Into<String>,
-        admin_token: impl Into<String>,
-    ) -> ServerUnderTest {
+    /// When the profile names no node.
+    pub fn at(profile: Profile) -> ServerUnderTest {
         assert!(
-            !nodes.is_empty(),
+            !profile.target.nodes.is_empty(),
             "a server under test has at least one node"
         );
         ServerUnderTest {
-            nodes,
-            jwt_secret: jwt_secret.into(),
-            admin_token: admin_token.into(),
+            profile,
             embedded: None,
+            launched: None,
         }
     }
 
-    /// Node 1's URL: Socket.IO for the host and the Control API.
+    /// Starts the profile's `[[server]]` processes when it has any and names no node itself.
+    ///
+    /// # Errors
+    ///
+    /// When a server does not start.
+    pub async fn launch(
+        mut profile: Profile,
+        log_dir: &Path,
+    ) -> Result<ServerUnderTest, ProfileError> {
+        if !profile.target.nodes.is_empty() || profile.servers.is_empty() {
+            return Ok(ServerUnderTest::at(profile));
+        }
+        let (specs, path, dir) = (
+            profile.servers.clone(),
+            profile.target.path.clone(),
+            log_dir.to_owned(),
+        );
+        // Starting and waiting for processes blocks: off the async runtime's threads.
+        let launched =
+            tokio::task::spawn_blocking(move || launch::Launched::start(&specs, &path, &dir))
+                .await
+                .map_err(|e| ProfileError::Launch {
+                    node: 0,
+                    reason: e.to_string(),
+                })??;
+        profile.target.nodes = launched.urls();
+        if profile.capabilities.parts_implied {
+            profile.capabilities.parts = profile.implied_parts();
+        }
+        Ok(ServerUnderTest {
+            profile,
+            embedded: None,
+            launched: Some(launched),
+        })
+    }
+
+    /// Every node's URL, node 1 first.
+    pub fn nodes(&self) -> &[String] {
+        &self.profile.target.nodes
+    }
+
+    /// Node 1's URL: the host's node, and where APIs are by default.
     pub fn url(&self) -> &str {
-        &self.nodes[0]
+        &self.profile.target.nodes[0]
     }
 
     /// Whether this is the reference server started in process.
@@ -155,101 +221,22 @@ impl ServerUnderTest {
         self.embedded.as_ref()
     }
 
-    /// Shuts the in-process reference server down; nothing for a server running elsewhere.
-    pub async fn shutdown(self) {
-        if let Some(server) = self.embedded {
+    /// The processes started for the profile, when it had any; taken out to be driven by the
+    /// caller (the suite kills and restarts them), and stopped when dropped.
+    pub fn take_launched(&mut self) -> Option<launch::Launched> {
+        self.launched.take()
+    }
+
+    /// Stops what the run started: the in-process server, the profile's processes.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.embedded.take() {
             server.shutdown().await;
+        }
+        if let Some(mut launched) = self.launched.take() {
+            let _ = tokio::task::spawn_blocking(move || launched.stop_all()).await;
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn targets() -> Vec<String> {
-        vec!["http://a:3000".into(), "http://b:3000".into()]
-    }
-
-    #[tokio::test]
-    async fn targets_need_both_secrets_and_name_the_missing_one() {
-        let none = ServerUnderTest::choose(&targets(), None, None, || unreachable!()).await;
-        assert_eq!(
-            none.unwrap_err().to_string(),
-            "--jwt-secret (or JWT_SECRET) is required with --target"
-        );
-        let no_admin =
-            ServerUnderTest::choose(&targets(), Some("s"), None, || unreachable!()).await;
-        assert_eq!(
-            no_admin.unwrap_err().to_string(),
-            "--admin-token (or ADMIN_TOKEN) is required with --target"
-        );
-        let given = ServerUnderTest::choose(&targets(), Some("s"), Some("a"), || unreachable!())
-            .await
-            .unwrap();
-        assert_eq!(given.nodes, targets());
-        assert_eq!(given.url(), "http://a:3000");
-        assert_eq!(
-            (given.jwt_secret.as_str(), given.admin_token.as_str()),
-            ("s", "a")
-        );
-        assert!(!given.is_embedded());
-        given.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn no_target_starts_the_reference_server_with_the_given_configuration() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let server = ServerUnderTest::choose(&[], Some("ignored"), None, || {
-            let mut config = ServerConfig::embedded("s", "a");
-            config.bind = ([127, 0, 0, 1], port).into();
-            config
-        })
-        .await
-        .unwrap();
-        let running = server.embedded().expect("in process");
-        assert_eq!(running.local_addr.port(), port);
-        assert_eq!(server.nodes, vec![format!("http://127.0.0.1:{port}")]);
-        assert_eq!(
-            (server.jwt_secret.as_str(), server.admin_token.as_str()),
-            ("s", "a")
-        );
-        assert!(
-            !format!("{server:?}").contains("\"s\""),
-            "no secret in Debug"
-        );
-        server.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn an_embedded_configuration_a_run_cannot_drive_is_refused() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../profiles/keys/rs256-public.pem"
-        );
-        let pem = std::fs::read(path).unwrap();
-        let verifier = reference_server::config::public_key_verifier(path.as_ref(), &pem).unwrap();
-        let by_key = ServerConfig::embedded("s", "a").with_verifier(verifier);
-        let err = ServerUnderTest::start(by_key).await.unwrap_err();
-        assert!(err.to_string().contains("not RS256 tokens"), "{err}");
-        let no_admin = ServerConfig::embedded("s", "a").without_control_api();
-        let err = ServerUnderTest::start(no_admin).await.unwrap_err();
-        assert!(err.to_string().contains("Control API"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_server_that_cannot_start_says_so_with_its_cause() {
-        let mut config = ServerConfig::embedded("s", "a");
-        config.bind = "192.0.2.1:1".parse().unwrap();
-        let err = ServerUnderTest::start(config).await.unwrap_err();
-        assert_eq!(err.to_string(), "starting the in-process reference server");
-        assert!(matches!(err, ProfileError::Start(_)), "{err:?}");
-        assert!(
-            std::error::Error::source(&err).is_some(),
-            "the server's error is its source"
-        );
-    }
-}
+mod tests;

@@ -46,8 +46,12 @@ pub fn now_millis() -> i64 {
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// `http://host:port` of the server (the path `/socket.io/` is added).
+    /// `http://host:port` of the server ([`ClientConfig::path`] is added).
     pub url: String,
+    /// The Socket.IO path (`/socket.io/` by default).
+    pub path: String,
+    /// Query parameters of the handshake URL (a token may travel there).
+    pub query: Vec<(String, String)>,
     /// The Socket.IO auth payload sent with CONNECT.
     pub auth: Option<Value>,
     /// Extra HTTP headers on the websocket upgrade.
@@ -63,6 +67,8 @@ impl ClientConfig {
     pub fn new(url: impl Into<String>) -> Self {
         ClientConfig {
             url: url.into(),
+            path: "/socket.io/".into(),
+            query: Vec::new(),
             auth: None,
             headers: Vec::new(),
             local_ip: None,
@@ -73,6 +79,18 @@ impl ClientConfig {
     /// Sets the auth payload.
     pub fn auth(mut self, auth: Value) -> Self {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Sets the Socket.IO path (`/socket.io/` by default).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Adds a query parameter to the handshake URL.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
         self
     }
 
@@ -394,6 +412,18 @@ impl Connection {
     }
 }
 
+/// `s` with every byte but the URL's unreserved ones percent-encoded.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 async fn open(cfg: &ClientConfig) -> Result<Connection, ConnectError> {
     let rest = cfg
         .url
@@ -414,8 +444,14 @@ async fn open(cfg: &ClientConfig) -> Result<Connection, ConnectError> {
     }
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut request =
-        format!("ws://{authority}/socket.io/?EIO=4&transport=websocket").into_client_request()?;
+    let mut url = format!("ws://{authority}{}?EIO=4&transport=websocket", cfg.path);
+    for (k, v) in &cfg.query {
+        url.push('&');
+        url.push_str(&percent_encode(k));
+        url.push('=');
+        url.push_str(&percent_encode(v));
+    }
+    let mut request = url.into_client_request()?;
     for (k, v) in &cfg.headers {
         let name = tokio_tungstenite::tungstenite::http::HeaderName::try_from(k.as_str())
             .map_err(|e| ConnectError::Protocol(e.to_string()))?;
