@@ -28,10 +28,13 @@ pub struct Cli {
     #[arg(long, env = "LOADGEN_PROFILE")]
     pub profile: Option<PathBuf>,
     /// The conference a parent process or another shard created (`created.json` in its report
-    /// folder): its ids as the server knows them. With it, and `--no-setup`, this process
-    /// creates nothing.
-    #[arg(long)]
+    /// folder): its ids as the server knows them. A shard that does not create the conference
+    /// waits for this file (up to `--created-wait` seconds), so shards may start together.
+    #[arg(long, env = "LOADGEN_CREATED")]
     pub created: Option<PathBuf>,
+    /// Seconds a shard waits for the `--created` file to appear.
+    #[arg(long, default_value_t = 120)]
+    pub created_wait: u64,
     /// Target base URL (repeat to spread voters over several servers). Without it (and without
     /// a profile) the reference server runs in process.
     #[arg(long = "target", env = "LOADGEN_TARGET", value_delimiter = ',')]
@@ -55,7 +58,7 @@ pub struct Cli {
     #[arg(long)]
     pub close_after: Option<u32>,
     /// Report directory (default reports/<run-id>).
-    #[arg(long)]
+    #[arg(long, env = "LOADGEN_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
     /// Seed of the vote schedule.
     #[arg(long, default_value_t = 42)]
@@ -64,13 +67,21 @@ pub struct Cli {
     #[arg(long = "slo")]
     pub slos: Vec<String>,
     /// Run only slice I of N of the voters (for a run over several machines; merge after).
+    /// Without it, `JOB_COMPLETION_INDEX` (set by a Kubernetes Indexed Job) and `--shards`
+    /// give it.
     #[arg(long, value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
+    /// Shards of the run, with the index from `JOB_COMPLETION_INDEX` (the Job's completions).
+    #[arg(long, env = "LOADGEN_SHARDS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub shards: Option<u64>,
+    /// This shard's index when `--shard` is not given: a Kubernetes Indexed Job sets it.
+    #[arg(long, env = "JOB_COMPLETION_INDEX", hide = true)]
+    pub shard_index: Option<usize>,
     /// Child processes on this machine (default: enough for ≤ 15,000 sockets each).
     #[arg(long)]
     pub workers: Option<usize>,
     /// Names the run (the same on every shard of it).
-    #[arg(long)]
+    #[arg(long, env = "LOADGEN_RUN_ID")]
     pub run_id: Option<String>,
     /// Voters driven by one goose user.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=20_000))]
@@ -116,6 +127,40 @@ pub struct Cli {
     /// Goose's options.
     #[command(flatten)]
     pub goose: goose::config::GooseConfiguration,
+}
+
+impl Cli {
+    /// Settles the shard from `--shard`, or from `JOB_COMPLETION_INDEX` with `--shards`
+    /// (`LOADGEN_SHARDS`); an index without a count, or one past it, is an error.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let mut cli = loadgen::cli::Cli::parse_from(["loadgen", "--shards", "4", "--shard-index", "2"]);
+    /// cli.settle_shard().unwrap();
+    /// assert_eq!(cli.shard, Some((2, 4)));
+    /// let mut cli = loadgen::cli::Cli::parse_from(["loadgen", "--shard-index", "2"]);
+    /// assert!(cli.settle_shard().unwrap_err().contains("LOADGEN_SHARDS"));
+    /// ```
+    pub fn settle_shard(&mut self) -> Result<(), String> {
+        if self.shard.is_some() {
+            return Ok(());
+        }
+        match (self.shard_index, self.shards) {
+            (Some(i), Some(n)) if i < n as usize => self.shard = Some((i, n as usize)),
+            (Some(i), Some(n)) => {
+                return Err(format!(
+                    "shard index {i} (JOB_COMPLETION_INDEX) is not below --shards {n}"
+                ));
+            }
+            (Some(i), None) => {
+                return Err(format!(
+                    "shard index {i} (JOB_COMPLETION_INDEX) needs the shard count: --shards or LOADGEN_SHARDS"
+                ));
+            }
+            (None, _) => {}
+        }
+        Ok(())
+    }
 }
 
 /// `--shard I/N`: slice `I` (0-based) of `N`.

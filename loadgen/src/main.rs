@@ -52,8 +52,10 @@ fn main() -> ExitCode {
         let cli = MergeCli::parse_from(args.iter().skip(1));
         runtime(None).and_then(|rt| rt.block_on(merge(cli)))
     } else {
-        let cli = Cli::parse();
-        pin_if_asked(&cli)
+        let mut cli = Cli::parse();
+        cli.settle_shard()
+            .map_err(anyhow::Error::msg)
+            .and_then(|()| pin_if_asked(&cli))
             .and_then(|()| runtime(cli.worker_threads))
             .and_then(|rt| rt.block_on(run(cli, args)))
     };
@@ -209,7 +211,8 @@ async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
         )?;
         plan.with_created(&created)
     } else if let Some(path) = &cli.created {
-        let text = std::fs::read_to_string(path)
+        let text = wait_for_file(path, Duration::from_secs(cli.created_wait))
+            .await
             .with_context(|| format!("reading --created {}", path.display()))?;
         plan.with_created(&created_from_json(&serde_json::from_str(&text)?)?)
     } else {
@@ -320,6 +323,25 @@ fn print_verdict(dir: &Path, v: &report::Verdict) {
     );
 }
 
+/// The text of `path` once it exists (another shard writes it), waiting up to `wait`.
+async fn wait_for_file(path: &Path, wait: Duration) -> anyhow::Result<String> {
+    let until = Instant::now() + wait;
+    loop {
+        match std::fs::read_to_string(path) {
+            // A file another process is still writing may be empty or cut short: wait for it
+            // to parse.
+            Ok(text) if serde_json::from_str::<serde_json::Value>(&text).is_ok() => {
+                return Ok(text);
+            }
+            Ok(_) | Err(_) if Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(_) => anyhow::bail!("not complete JSON after {} s", wait.as_secs()),
+            Err(e) => return Err(e).context(format!("not there after {} s", wait.as_secs())),
+        }
+    }
+}
+
 /// The conference the run created, as `created.json`.
 fn created_json(c: &lcr_profile::Created) -> serde_json::Value {
     serde_json::json!({
@@ -356,6 +378,8 @@ async fn run_workers(
         "--run-id",
         "--target",
         "--shard",
+        "--shards",
+        "--shard-index",
         "--created",
         "--report-file",
     ];
@@ -373,6 +397,16 @@ async fn run_workers(
     for i in 0..workers {
         let shard_dir = dir.join(format!("shard-{i}"));
         let mut command = tokio::process::Command::new(&exe);
+        // What the parent decides for its children, not the environment it was given.
+        for var in [
+            "JOB_COMPLETION_INDEX",
+            "LOADGEN_SHARDS",
+            "LOADGEN_REPORT_DIR",
+            "LOADGEN_RUN_ID",
+            "LOADGEN_CREATED",
+        ] {
+            command.env_remove(var);
+        }
         if let Some((secret, admin)) = &secrets {
             command.env("JWT_SECRET", secret).env("ADMIN_TOKEN", admin);
         }
