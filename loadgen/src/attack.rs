@@ -6,7 +6,7 @@
 //! an HTTP client and bookkeeping of its own, too heavy to have 100,000 of them on one box, while
 //! a batch of lean Socket.IO connections per user keeps goose as the engine.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,10 @@ use goose::prelude::*;
 use lcr_testkit::conference;
 use tokio::sync::mpsc;
 
-use crate::drive::{Sample, Sink, run_host, run_voters};
+use crate::drive::{Sample, Sink, Timelines, run_host, run_voters};
 use crate::plan::Plan;
-use crate::record::{Recorder, metric};
+use crate::progress::Progress;
+use crate::record::Recorder;
 
 /// What the goose transactions share.
 pub struct Shared {
@@ -28,7 +29,9 @@ pub struct Shared {
     /// When everything stops.
     pub end: Instant,
     next_batch: AtomicUsize,
-    host_started: AtomicBool,
+    next_host: AtomicUsize,
+    /// What this process heard of each conference.
+    pub timelines: Arc<Timelines>,
     /// Whether every fan-out delivery is also recorded in goose.
     pub fanout_to_goose: bool,
 }
@@ -66,9 +69,10 @@ async fn forward(
 
 async fn host_transaction(user: &mut GooseUser) -> TransactionResult {
     let s = shared();
-    if !s.plan.hosts() || s.host_started.swap(true, Ordering::SeqCst) {
+    let hosts = s.plan.my_hosts();
+    let Some(&c) = hosts.get(s.next_host.fetch_add(1, Ordering::SeqCst)) else {
         return Ok(());
-    }
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let sink = Sink {
         rec: s.rec.clone(),
@@ -77,9 +81,10 @@ async fn host_transaction(user: &mut GooseUser) -> TransactionResult {
     };
     let (plan, end, state) = (s.plan.clone(), s.end, s.clone());
     let work = tokio::spawn(async move {
-        match run_host(plan, sink, end).await {
-            Ok(finals) => state.rec.host_ran(finals.len() as u64),
-            Err(e) => state.rec.problem(format!("host: {e}")),
+        let conference = plan.conferences[c].id.clone();
+        match run_host(plan, c, sink, state.timelines.clone(), end).await {
+            Ok(finals) => state.rec.host_ran(&conference, finals),
+            Err(e) => state.rec.problem(e.to_string()),
         }
     });
     forward(user, rx, work).await;
@@ -101,95 +106,101 @@ async fn voters_transaction(user: &mut GooseUser) -> TransactionResult {
         goose: tx,
         fanout_to_goose: s.fanout_to_goose,
     };
-    let work = tokio::spawn(run_voters(s.plan.clone(), range, sink, s.end));
+    let work = tokio::spawn(run_voters(
+        s.plan.clone(),
+        range,
+        sink,
+        s.timelines.clone(),
+        s.end,
+    ));
     forward(user, rx, work).await;
     Ok(())
 }
 
-/// Creates the run's conference, active, through the profile's fixture (the Control API, the
-/// deployment's own API, commands, or the stores): hosted by the plan's host, with its
-/// questions. The server may assign its own ids: the answer carries them.
+/// Creates the run's conferences, active, through the profile's fixture (the Control API, the
+/// deployment's own API, commands, or the stores): each hosted by its host, with its
+/// questions. The server may assign its own ids: the answers carry them.
 pub async fn set_up(
     fixture: &lcr_profile::Fixture,
     plan: &Plan,
-) -> anyhow::Result<lcr_profile::Created> {
-    let conference = lcr_profile::Conference {
-        conference_id: plan.conference_id(),
-        title: format!("Load run {}", plan.run_id),
-        host_user_id: plan.host_user(),
-        questions: (0..plan.questions)
-            .map(|k| {
-                conference::question(plan.question_id(k), format!("Load question {}", k + 1), "A")
-            })
-            .collect(),
-    };
-    fixture
-        .create(&conference, lcr_protocol::ConferenceStatus::Active)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the run's conference: {e}"))
+) -> anyhow::Result<Vec<lcr_profile::Created>> {
+    let mut created = Vec::new();
+    for (c, conf) in plan.conferences.iter().enumerate() {
+        let conference = lcr_profile::Conference {
+            conference_id: conf.id.clone(),
+            title: format!("Load run {} #{}", plan.run_id, c + 1),
+            host_user_id: conf.host_user.clone(),
+            questions: conf
+                .question_ids
+                .iter()
+                .enumerate()
+                .map(|(k, q)| {
+                    conference::question(q.clone(), format!("Load question {}", k + 1), "A")
+                })
+                .collect(),
+        };
+        created.push(
+            fixture
+                .create(&conference, lcr_protocol::ConferenceStatus::Active)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating conference {}: {e}", conf.id))?,
+        );
+    }
+    Ok(created)
 }
 
-/// Runs this shard under goose and returns its recorder.
+/// Runs this shard under goose and returns its recorder; `progress` shows how it goes.
 pub async fn run(
     plan: Plan,
     goose: GooseConfiguration,
     report_dir: &std::path::Path,
-    progress: bool,
+    progress: Progress,
     fanout_to_goose: bool,
 ) -> anyhow::Result<Arc<Recorder>> {
     let plan = Arc::new(plan);
     let rec = Arc::new(Recorder::default());
     rec.set_voters(plan.my_voters().len() as u64);
     let end = Instant::now() + plan.deadline;
+    let timelines = Arc::new(Timelines::new(plan.conferences.len(), plan.questions()));
     let state = Arc::new(Shared {
         plan: plan.clone(),
         rec: rec.clone(),
         end,
         next_batch: AtomicUsize::new(0),
-        host_started: AtomicBool::new(false),
+        next_host: AtomicUsize::new(0),
+        timelines: timelines.clone(),
         fanout_to_goose,
     });
     if SHARED.set(state.clone()).is_err() {
         anyhow::bail!("one run per process");
     }
     let batches = plan.my_voters().len().div_ceil(plan.batch_size);
-    let host_users = usize::from(plan.hosts());
+    let hosts = plan.my_hosts().len();
     // Goose refuses a run without users: a shard with no voters still has its (idle) user.
-    let users = (batches + host_users).max(1);
+    let users = (batches + hosts).max(1);
     let goose_report = report_dir.join("goose.html").display().to_string();
 
     let ticker = {
-        let rec = rec.clone();
+        let (rec, plan, timelines) = (rec.clone(), plan.clone(), timelines.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
-            let mut n = 0u64;
             loop {
                 every.tick().await;
                 let second = lcr_protocol::now_millis() / 1000 - 1;
                 rec.close_interval(second);
-                n += 1;
-                if progress && n.is_multiple_of(2) {
-                    eprintln!(
-                        "[loadgen] connected {:>6}  votes acked {:>7}  vote_ack p99 {:>8}  question:live fan-out p99 {:>8}",
-                        rec.connected_now(),
-                        rec.count(metric::VOTE_ACK),
-                        rec.quantile_ms(metric::VOTE_ACK, 0.99)
-                            .map_or("-".into(), |v| format!("{v:.1} ms")),
-                        rec.quantile_ms(metric::FANOUT_LIVE, 0.99)
-                            .map_or("-".into(), |v| format!("{v:.1} ms")),
-                    );
-                }
+                progress.update(&rec, &plan, &timelines);
             }
         })
     };
 
+    let verbose = goose.verbose > 0;
     // Goose refuses a default increase rate next to an explicit --increase-time.
     let ramp_given = goose.increase_time.is_some();
     let mut attack = GooseAttack::initialize_with_config(goose)?;
-    if plan.hosts() {
+    if hosts > 0 {
         attack = attack.register_scenario(
-            scenario!("host")
-                .set_weight(1)?
+            scenario!("hosts")
+                .set_weight(hosts)?
                 .register_transaction(transaction!(host_transaction).set_name("host")),
         );
     }
@@ -207,6 +218,13 @@ pub async fn run(
             format!("{}", (2000 / plan.batch_size).max(1)).as_str(),
         )?;
     }
+    if !verbose {
+        // Goose's own lines (a "launching user" per user, its tables) only with -v: the
+        // progress line and loadgen's report say what matters.
+        attack = attack
+            .set_default(GooseDefault::Quiet, 1)?
+            .set_default(GooseDefault::NoPrintMetrics, true)?;
+    }
     let attack = attack
         .set_default(GooseDefault::Iterations, 1)?
         .set_default(GooseDefault::ReportFile, goose_report.as_str())?;
@@ -214,8 +232,13 @@ pub async fn run(
     ticker.abort();
     rec.close_interval(lcr_protocol::now_millis() / 1000);
     let _ = metrics.map_err(|e| anyhow::anyhow!("goose: {e:?}"))?;
-    if plan.hosts() && !rec.host_reported() && !rec.has_problems() {
-        rec.problem("the host never ran (goose started no host user)".into());
+    for c in plan.my_hosts() {
+        let id = &plan.conferences[c].id;
+        if !rec.host_reported(id) && !rec.has_problems() {
+            rec.problem(format!(
+                "the host of {id} never ran (goose started no user for it)"
+            ));
+        }
     }
     Ok(rec)
 }

@@ -5,22 +5,25 @@
 //! ```
 //! use clap::Parser;
 //! let cli = loadgen::cli::Cli::parse_from(["loadgen", "--voters", "10", "--shard", "1/2"]);
-//! assert_eq!((cli.voters, cli.shard), (10, Some((1, 2))));
+//! assert_eq!((cli.voters, cli.shard), (Some(10), Some((1, 2))));
 //! assert!(cli.targets.is_empty(), "no --target: the reference server in process");
+//! assert_eq!(cli.workload().unwrap().voters(), 10);
 //! ```
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::clock::ClockMode;
 use crate::plan::Spread;
+use crate::workload::{Close, Durations, Sizes, Workload, WorkloadError};
 
 /// Drive N voters through Q questions against a Live Conference Runtime server and report.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "loadgen",
     disable_version_flag = true,
-    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommand: `loadgen merge DIR... --report-dir OUT` merges shard directories."
+    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommands: `loadgen merge DIR... --report-dir OUT` merges shard directories; `loadgen compare A B` compares two reports; `loadgen capacity` steps the audience up to the knee (each with --help)."
 )]
 pub struct Cli {
     /// The target profile (TOML): where the server is or how to start it, how its users get
@@ -45,15 +48,22 @@ pub struct Cli {
     /// Control API token of the target (required with --target and no profile).
     #[arg(long, env = "ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// Voters in the whole run.
-    #[arg(long, default_value_t = 1000)]
-    pub voters: usize,
-    /// Questions, pushed one after another.
-    #[arg(long, default_value_t = 2)]
-    pub questions: usize,
-    /// Seconds each question is live.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=3600))]
-    pub question_duration: u32,
+    /// What the audience does (TOML: conferences and their sizes, questions, vote timing,
+    /// churn; docs/workloads.md). The flags below are shortcuts that override it.
+    #[arg(long, env = "LOADGEN_WORKLOAD")]
+    pub workload: Option<PathBuf>,
+    /// Voters in the whole run (default 1000; with a workload, its sizes scaled to this).
+    #[arg(long)]
+    pub voters: Option<usize>,
+    /// Conferences running at once (default 1).
+    #[arg(long)]
+    pub conferences: Option<usize>,
+    /// Questions per conference, pushed one after another (default 2).
+    #[arg(long)]
+    pub questions: Option<usize>,
+    /// Seconds each question is live (default 10).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=3600))]
+    pub question_duration: Option<u32>,
     /// Close each question by hand after this many seconds instead of waiting for the timeout.
     #[arg(long)]
     pub close_after: Option<u32>,
@@ -124,12 +134,53 @@ pub struct Cli {
     /// the worker processes.
     #[arg(long)]
     pub pin_cpus: bool,
+    /// The clocks: "auto" (same on loopback, else estimate), "same" (fan-out figures as
+    /// measured; the offset is still estimated and reported), or "estimate" (each shard
+    /// estimates the servers' clock offset from its vote answers and corrects every fan-out
+    /// figure by it).
+    #[arg(long, value_enum, default_value_t = ClockMode::Auto)]
+    pub clock: ClockMode,
+    /// With `--clock estimate`: report no fan-out figure when the offset's error bound is wider
+    /// than this many ms.
+    #[arg(long, default_value_t = 20.0)]
+    pub clock_max_error: f64,
     /// Goose's options.
     #[command(flatten)]
     pub goose: goose::config::GooseConfiguration,
 }
 
 impl Cli {
+    /// The workload: `--workload`'s file (or today's shape), with the shortcuts given on the
+    /// command line applied over it.
+    pub fn workload(&self) -> Result<Workload, WorkloadError> {
+        let mut w = match &self.workload {
+            Some(path) => Workload::load(path)?,
+            None => Workload::default(),
+        };
+        if let Some(n) = self.conferences {
+            w.conferences.count = n;
+            if let Sizes::List(_) = w.conferences.sizes {
+                w.conferences.sizes = Sizes::Equal;
+            }
+        }
+        if let Some(v) = self.voters {
+            w = w.scaled(v, w.questions.count);
+        }
+        if let Some(q) = self.questions {
+            w.questions.count = q;
+        }
+        if let Some(d) = self.question_duration {
+            w.questions.duration_s = Durations::One(d);
+        }
+        if let Some(s) = self.close_after {
+            w.questions.close = Close::Manual {
+                after_s: f64::from(s),
+            };
+        }
+        w.check("the command line and the workload")?;
+        Ok(w)
+    }
+
     /// Settles the shard from `--shard`, or from `JOB_COMPLETION_INDEX` with `--shards`
     /// (`LOADGEN_SHARDS`); an index without a count, or one past it, is an error.
     ///

@@ -1,20 +1,29 @@
 //! The Live Conference Runtime load generator.
 //!
-//! goose drives 1k to 100k Socket.IO voters against any server (by URL, through Socket.IO and
-//! the Control API of D8 only) and measures what matters: vote acknowledgement latency from
-//! each vote's scheduled time, fan-out delay of every broadcast to every recipient, and the
-//! correctness of every question's count. Reports go to `reports/<run-id>/`.
+//! goose drives 1k to 100k Socket.IO voters against any server (by URL, through Socket.IO and a
+//! target profile's fixture only) and measures what matters: vote acknowledgement latency from
+//! each vote's due time, fan-out delay of every broadcast to every recipient (corrected for the
+//! servers' clock offset when they run elsewhere), and the correctness of every conference:
+//! each question's counts, and each voter's broadcasts while it was in the room. What the
+//! audience does comes from a workload: many conferences of varied sizes, bursts of votes,
+//! late joiners, leaves and reconnect storms. Reports go to `reports/<run-id>/`.
 //!
-//! - [`cli`]: the `loadgen` binary's options (a run, and `loadgen merge`), importable.
-//! - [`plan`]: the run decided up front (ids, shards, the seeded vote schedule).
-//! - [`drive`]: voters and host on the lean client of `lcr-client`.
+//! - [`cli`]: the `loadgen` binary's options (a run, `merge`), importable.
+//! - [`workload`]: what the audience does (`--workload` TOML).
+//! - [`plan`]: the run decided up front (conferences, ids, shards, every voter's part).
+//! - [`drive`]: voters and hosts on the lean client of `lcr-client`.
 //! - [`attack`]: one shard under goose.
-//! - [`record`]: HDR histograms, time series, spreads, tallies; mergeable snapshots.
-//! - [`report`]: invariants, SLOs, `summary.json`/`.md`, `index.html` with plots, HDR logs.
+//! - [`clock`]: the servers' clock offset, from vote answers.
+//! - [`record`]: HDR histograms, time series, spreads, tallies, sessions; mergeable snapshots.
+//! - [`report`]: the verdict, `summary.json`, `summary.md`, `index.html` with plots, HDR logs.
+//! - [`progress`]: the live progress line.
 
 pub mod attack;
 pub mod cli;
+pub mod clock;
 pub mod drive;
 pub mod plan;
+pub mod progress;
 pub mod record;
 pub mod report;
+pub mod workload;

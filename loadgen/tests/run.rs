@@ -203,7 +203,7 @@ create = "'{python}' '{script}' '{redis}' '{mongo}' livepoll"
     let created: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("run/created.json")).unwrap())
             .unwrap();
-    let cid = created["conferenceId"].as_str().unwrap();
+    let cid = created["conferences"][0]["conferenceId"].as_str().unwrap();
     assert!(cid.starts_with("srv-"), "the server's id: {created}");
     let questions = summary(&d.join("run"))["questions"].clone();
     for q in questions.as_array().unwrap() {

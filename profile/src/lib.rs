@@ -211,6 +211,21 @@ impl ServerUnderTest {
         &self.profile.target.nodes[0]
     }
 
+    /// The process ids of the servers the profile started (each the leader of its process
+    /// group: the shell the command ran in, or the server itself), for watching their CPU and
+    /// memory; empty when none were started here.
+    pub fn pids(&self) -> Vec<u32> {
+        self.launched
+            .as_ref()
+            .map(|l| {
+                l.nodes
+                    .iter()
+                    .filter_map(launch::LaunchedNode::pid)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether this is the reference server started in process.
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()

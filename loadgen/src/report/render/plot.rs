@@ -1,0 +1,173 @@
+//! SVG charts (plotters' SVG backend, no system fonts): lines over x, a chart with a second y
+//! axis, and latency by percentile.
+
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+/// Named lines of `(x, y)` points.
+pub type Lines = Vec<(String, Vec<(f64, f64)>)>;
+
+/// The series' colours, in order.
+pub const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn max_of<'a>(points: impl Iterator<Item = &'a (f64, f64)>, pick: fn(&(f64, f64)) -> f64) -> f64 {
+    points.map(pick).fold(0.0, f64::max)
+}
+
+/// A line chart; the x range is `0..xmax` (or the data's), the y range the data's + 10 %.
+pub fn line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    xmax: Option<f64>,
+    height: u32,
+    lines: Lines,
+) -> String {
+    let mut out = String::new();
+    let drawn = (|| -> Result<(), String> {
+        let all = || lines.iter().flat_map(|(_, p)| p.iter());
+        let xmax = xmax.unwrap_or_else(|| max_of(all(), |p| p.0).max(1.0));
+        let ymax = max_of(all(), |p| p.1).max(1.0) * 1.1;
+        let root = SVGBackend::with_string(&mut out, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(65)
+            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, pts)) in lines.iter().enumerate() {
+            let c = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    })();
+    match drawn {
+        Ok(()) => out,
+        Err(e) => format!("<p>{title}: no plot ({e})</p>"),
+    }
+}
+
+/// Two quantities of different size over the same x: `left` on the left axis, `right` on its
+/// own axis on the right (drawn dashed), so a small one is not a flat line under a large one.
+pub fn dual_axis_chart(
+    title: &str,
+    x_desc: &str,
+    (left_desc, left): (&str, Lines),
+    (right_desc, right): (&str, Lines),
+) -> String {
+    let mut out = String::new();
+    let drawn = (|| -> Result<(), String> {
+        let points = |l: &Lines| l.iter().flat_map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let (lp, rp) = (points(&left), points(&right));
+        let xmax = max_of(lp.iter().chain(rp.iter()), |p| p.0).max(1.0);
+        let (lmax, rmax) = (
+            max_of(lp.iter(), |p| p.1).max(1.0) * 1.1,
+            max_of(rp.iter(), |p| p.1).max(1.0) * 1.1,
+        );
+        let root = SVGBackend::with_string(&mut out, (900, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(65)
+            .right_y_label_area_size(65)
+            .build_cartesian_2d(0f64..xmax, 0f64..lmax)
+            .map_err(|e| e.to_string())?
+            .set_secondary_coord(0f64..xmax, 0f64..rmax);
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(left_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(right_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (name, pts)) in left.iter().enumerate() {
+            let c = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(format!("{name} (left)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
+        }
+        for (i, (name, pts)) in right.iter().enumerate() {
+            let c = COLORS[(left.len() + i) % COLORS.len()];
+            chart
+                .draw_secondary_series(DashedLineSeries::new(
+                    pts.iter().copied(),
+                    6,
+                    3,
+                    c.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(format!("{name} (right)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], c));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    })();
+    match drawn {
+        Ok(()) => out,
+        Err(e) => format!("<p>{title}: no plot ({e})</p>"),
+    }
+}
+
+/// A histogram's latency by percentile (ms), x in "nines": −log10(1−q), so p50 = 0.3,
+/// p90 = 1, p99 = 2, p99.9 = 3.
+pub fn by_percentile(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    (0..=40)
+        .map(|i| {
+            let nines = f64::from(i) * 0.1;
+            let q = (1.0 - 10f64.powf(-nines)).min(1.0);
+            (nines, h.value_at_quantile(q) as f64 / 1000.0)
+        })
+        .collect()
+}
+
+/// A latency-by-percentile chart of `lines` (from [`by_percentile`]).
+pub fn percentile_chart(title: &str, lines: Lines) -> String {
+    line_chart(
+        &format!("{title} (x: 1 = p90, 2 = p99, 3 = p99.9)"),
+        "nines",
+        "ms",
+        Some(4.0),
+        400,
+        lines,
+    )
+}

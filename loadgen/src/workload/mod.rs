@@ -1,0 +1,581 @@
+//! The workload: what the audience does, read from a TOML file (`--workload`, documented with
+//! examples in docs/workloads.md) or made from the command line's shortcuts.
+//!
+//! - **conferences**: how many run at once and how the voters are spread over them
+//!   ([`Sizes`]: equal, a power law, or a list);
+//! - **questions**: how many, how long, closed by the timeout or by hand, the gap between them;
+//! - **votes**: when voters vote after `question:live` ([`Timing`]: uniform, a log-normal burst,
+//!   or a histogram), the share who vote and the share who send their vote twice;
+//! - **churn**: late joiners, joins and leaves during live questions, a reconnect storm.
+//!
+//! ```
+//! let w = loadgen::workload::Workload::parse(r#"
+//!     [conferences]
+//!     count = 20
+//!     voters = 10000
+//!     sizes = { power_law = 1.0 }
+//!     [votes]
+//!     timing = { lognormal = { median_s = 1.5, sigma = 0.8 } }
+//!     [churn.storm]
+//!     share = 0.2
+//!     question = 1
+//!     at_s = 6
+//!     back_within_s = 3
+//! "#, "example.toml").unwrap();
+//! let sizes = w.conference_sizes();
+//! assert_eq!(sizes.len(), 20);
+//! assert_eq!(sizes.iter().sum::<usize>(), 10_000);
+//! assert!(sizes[0] > 5 * sizes[19], "a few large, many small");
+//! ```
+
+mod sizes;
+mod timing;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use sizes::Sizes;
+pub use timing::Timing;
+
+/// A whole workload. Every table and key is optional; what is left out is today's shape: one
+/// conference, 1,000 voters who all vote once per question at a uniformly random moment, two
+/// questions of 10 s, nobody comes or goes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workload {
+    /// How many conferences and how large.
+    pub conferences: Conferences,
+    /// The questions each conference runs.
+    pub questions: Questions,
+    /// When and how voters vote.
+    pub votes: Votes,
+    /// Who comes and goes while questions are live.
+    pub churn: Churn,
+}
+
+/// `[conferences]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Conferences {
+    /// Conferences running at once, each with its own host and questions.
+    pub count: usize,
+    /// Voters over all conferences (everyone who ever joins, late joiners included). Optional
+    /// when `sizes` is a list: then it is the list's sum.
+    pub voters: Option<usize>,
+    /// How the voters are spread over the conferences.
+    pub sizes: Sizes,
+}
+
+impl Default for Conferences {
+    fn default() -> Self {
+        Conferences {
+            count: 1,
+            voters: None,
+            sizes: Sizes::Equal,
+        }
+    }
+}
+
+/// `[questions]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Questions {
+    /// Questions per conference, pushed one after another.
+    pub count: usize,
+    /// Seconds each question is live: one number, or one per question (the last repeats).
+    pub duration_s: Durations,
+    /// How a question ends.
+    pub close: Close,
+    /// Seconds between a question's final result and the next push.
+    pub gap_s: f64,
+}
+
+impl Default for Questions {
+    fn default() -> Self {
+        Questions {
+            count: 2,
+            duration_s: Durations::One(10),
+            close: Close::Timeout,
+            gap_s: 0.3,
+        }
+    }
+}
+
+/// `duration_s`: one duration for every question, or one per question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Durations {
+    /// The same for every question.
+    One(u32),
+    /// Question k's duration is the k-th (the last repeats).
+    Each(Vec<u32>),
+}
+
+/// `close`: `"timeout"`, or `{ after_s = N }` for the host to close each question by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Close {
+    /// The question closes when its countdown ends.
+    Timeout,
+    /// The host sends `question:close` this many seconds after `question:live`.
+    #[serde(untagged)]
+    Manual {
+        /// Seconds after `question:live`.
+        after_s: f64,
+    },
+}
+
+/// `[votes]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Votes {
+    /// When a voter votes, after the question went live.
+    pub timing: Timing,
+    /// The share of present voters who vote on a question (0–1).
+    pub share: f64,
+    /// The share of votes sent twice: the server must answer the second `duplicate`.
+    pub retry_share: f64,
+}
+
+impl Default for Votes {
+    fn default() -> Self {
+        Votes {
+            timing: Timing::Uniform,
+            share: 1.0,
+            retry_share: 0.01,
+        }
+    }
+}
+
+/// `[churn]`: who comes and goes. Every rate is over the whole run (all conferences), spread
+/// over the conferences by their size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Churn {
+    /// The share of voters who join only after the first question went live.
+    pub late_share: f64,
+    /// Late joiners arrive within this many seconds after the first `question:live`
+    /// (default: the first question's voting window).
+    pub late_within_s: Option<f64>,
+    /// Voters joining per second while a question is live (they had not joined before).
+    pub join_per_s: f64,
+    /// Voters leaving per second while a question is live (`conference:leave`, then they
+    /// disconnect; they do not come back).
+    pub leave_per_s: f64,
+    /// A reconnect storm.
+    pub storm: Option<Storm>,
+}
+
+/// `[churn.storm]`: a share of the voters drop at one moment (their connections close without
+/// a word) and come back within a window: they connect, join again and send again the votes
+/// that got no answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storm {
+    /// The share of present voters who drop.
+    pub share: f64,
+    /// The question (1-based) during which they drop.
+    #[serde(default = "first")]
+    pub question: usize,
+    /// Seconds after its `question:live`.
+    pub at_s: f64,
+    /// Each comes back at a uniformly random moment within this many seconds.
+    pub back_within_s: f64,
+}
+
+fn first() -> usize {
+    1
+}
+
+/// A workload that cannot run, naming the key and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has a key of the wrong type or an unknown key.
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// toml's message, with the line and column.
+        message: String,
+    },
+    /// A value is out of its range or contradicts another.
+    #[error("{file}: {key}: {reason}")]
+    Invalid {
+        /// The file (or "the command line").
+        file: String,
+        /// The key, dotted (`votes.share`).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Workload {
+    /// Reads and checks a workload file.
+    pub fn load(path: &Path) -> Result<Workload, WorkloadError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses and checks a workload given as TOML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Workload, WorkloadError> {
+        let w: Workload = toml::from_str(text).map_err(|e| WorkloadError::Parse {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+        w.check(file)?;
+        Ok(w)
+    }
+
+    /// Voters over all conferences.
+    pub fn voters(&self) -> usize {
+        match (&self.conferences.sizes, self.conferences.voters) {
+            (Sizes::List(list), None) => list.iter().sum(),
+            (_, Some(n)) => n,
+            (_, None) => 1000,
+        }
+    }
+
+    /// Each conference's voters, in conference order.
+    pub fn conference_sizes(&self) -> Vec<usize> {
+        self.conferences
+            .sizes
+            .split(self.voters(), self.conferences.count)
+    }
+
+    /// Seconds question `k` (0-based) is live by its countdown.
+    pub fn duration(&self, k: usize) -> u32 {
+        match &self.questions.duration_s {
+            Durations::One(d) => *d,
+            Durations::Each(list) => list[k.min(list.len() - 1)],
+        }
+    }
+
+    /// Milliseconds question `k` takes votes: until the host closes it, or its countdown ends.
+    pub fn open_ms(&self, k: usize) -> u64 {
+        let countdown = u64::from(self.duration(k)) * 1000;
+        match self.questions.close {
+            Close::Timeout => countdown,
+            Close::Manual { after_s } => countdown.min((after_s * 1000.0) as u64),
+        }
+    }
+
+    /// The voting window of question `k` in ms: its open time but the last second, so a vote
+    /// on time is not one that meets the close on the way.
+    pub fn vote_window_ms(&self, k: usize) -> u64 {
+        self.open_ms(k).saturating_sub(1000).max(200)
+    }
+
+    /// The same workload with `voters` voters (conference sizes scaled alike) and
+    /// `questions` questions: a step of `loadgen capacity`.
+    pub fn scaled(&self, voters: usize, questions: usize) -> Workload {
+        let mut w = self.clone();
+        if let Sizes::List(list) = &w.conferences.sizes {
+            let total: usize = list.iter().sum::<usize>().max(1);
+            w.conferences.sizes = Sizes::List(sizes::scale(list, voters, total));
+        }
+        w.conferences.voters = Some(voters);
+        w.conferences.count = w.conferences.count.min(voters.max(1));
+        w.questions.count = questions;
+        w
+    }
+
+    /// Checks every value; `file` names the source in errors.
+    pub fn check(&self, file: &str) -> Result<(), WorkloadError> {
+        let bad = |key: &str, reason: String| {
+            Err(WorkloadError::Invalid {
+                file: file.to_owned(),
+                key: key.to_owned(),
+                reason,
+            })
+        };
+        let share = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                bad(key, format!("{v} is not a share between 0 and 1"))
+            }
+        };
+        let c = &self.conferences;
+        if c.count == 0 {
+            return bad("conferences.count", "must be at least 1".into());
+        }
+        if let Sizes::List(list) = &c.sizes {
+            if list.len() != c.count {
+                return bad(
+                    "conferences.sizes",
+                    format!(
+                        "{} sizes for {} conferences (conferences.count)",
+                        list.len(),
+                        c.count
+                    ),
+                );
+            }
+            if let Some(n) = c.voters.filter(|n| *n != list.iter().sum::<usize>()) {
+                return bad(
+                    "conferences.voters",
+                    format!(
+                        "{n}, but the sizes add up to {} (leave voters out to use their sum)",
+                        list.iter().sum::<usize>()
+                    ),
+                );
+            }
+        }
+        if let Sizes::PowerLaw { power_law } = c.sizes
+            && !(0.0..=5.0).contains(&power_law)
+        {
+            return bad(
+                "conferences.sizes.power_law",
+                format!("{power_law}: the exponent must be between 0 and 5"),
+            );
+        }
+        if self.voters() < c.count {
+            return bad(
+                "conferences.voters",
+                format!(
+                    "{} voters for {} conferences: each needs one",
+                    self.voters(),
+                    c.count
+                ),
+            );
+        }
+        let q = &self.questions;
+        if q.count == 0 {
+            return bad("questions.count", "must be at least 1".into());
+        }
+        let durations: Vec<u32> = match &q.duration_s {
+            Durations::One(d) => vec![*d],
+            Durations::Each(list) if list.is_empty() => {
+                return bad("questions.duration_s", "an empty list".into());
+            }
+            Durations::Each(list) => list.clone(),
+        };
+        if let Some(d) = durations.iter().find(|d| !(2..=3600).contains(*d)) {
+            return bad(
+                "questions.duration_s",
+                format!("{d}: a question is live 2 to 3600 s"),
+            );
+        }
+        if let Close::Manual { after_s } = q.close
+            && !(after_s >= 1.0 && durations.iter().all(|d| after_s < f64::from(*d)))
+        {
+            return bad(
+                "questions.close.after_s",
+                format!("{after_s}: at least 1 s and shorter than every question's duration"),
+            );
+        }
+        if !(0.0..=600.0).contains(&q.gap_s) {
+            return bad("questions.gap_s", format!("{}: 0 to 600 s", q.gap_s));
+        }
+        share("votes.share", self.votes.share)?;
+        share("votes.retry_share", self.votes.retry_share)?;
+        if let Err(reason) = self.votes.timing.check() {
+            return bad("votes.timing", reason);
+        }
+        let ch = &self.churn;
+        share("churn.late_share", ch.late_share)?;
+        for (key, v) in [
+            ("churn.join_per_s", ch.join_per_s),
+            ("churn.leave_per_s", ch.leave_per_s),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(key, format!("{v}: a rate is 0 or more per second"));
+            }
+        }
+        if let Some(w) = ch.late_within_s
+            && !(w > 0.0 && w * 1000.0 < self.open_ms(0) as f64)
+        {
+            return bad(
+                "churn.late_within_s",
+                format!(
+                    "{w}: more than 0 and shorter than the first question ({} s open)",
+                    self.open_ms(0) / 1000
+                ),
+            );
+        }
+        let arriving = ch.late_share + self.join_shares().iter().sum::<f64>();
+        if arriving > 0.9 {
+            return bad(
+                "churn",
+                format!(
+                    "late_share + join_per_s × the questions' open time = {:.0} % of the voters would arrive late; at most 90 %",
+                    arriving * 100.0
+                ),
+            );
+        }
+        if let Some(s) = &ch.storm {
+            share("churn.storm.share", s.share)?;
+            if !(1..=q.count).contains(&s.question) {
+                return bad(
+                    "churn.storm.question",
+                    format!("{}: questions are 1 to {}", s.question, q.count),
+                );
+            }
+            let open = self.open_ms(s.question - 1) as f64 / 1000.0;
+            if !(s.at_s >= 0.0 && s.at_s < open) {
+                return bad(
+                    "churn.storm.at_s",
+                    format!("{}: within the question's {open} s", s.at_s),
+                );
+            }
+            if !(s.back_within_s >= 0.0 && s.back_within_s <= 600.0) {
+                return bad(
+                    "churn.storm.back_within_s",
+                    format!("{}: 0 to 600 s", s.back_within_s),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Per question, the share of all voters who join while it is live (`join_per_s` over
+    /// its voting window).
+    pub fn join_shares(&self) -> Vec<f64> {
+        let voters = self.voters().max(1) as f64;
+        (0..self.questions.count)
+            .map(|k| self.churn.join_per_s * self.vote_window_ms(k) as f64 / 1000.0 / voters)
+            .collect()
+    }
+
+    /// Per question, the chance that a present voter leaves while it is live.
+    pub fn leave_shares(&self) -> Vec<f64> {
+        let voters = self.voters().max(1) as f64;
+        (0..self.questions.count)
+            .map(|k| {
+                (self.churn.leave_per_s * self.vote_window_ms(k) as f64 / 1000.0 / voters).min(1.0)
+            })
+            .collect()
+    }
+
+    /// One line for the terminal and the report's header.
+    pub fn describe(&self) -> String {
+        let sizes = self.conference_sizes();
+        let conferences = if sizes.len() == 1 {
+            format!("1 conference of {}", sizes[0])
+        } else {
+            format!(
+                "{} conferences of {}–{}",
+                sizes.len(),
+                sizes.iter().min().unwrap_or(&0),
+                sizes.iter().max().unwrap_or(&0)
+            )
+        };
+        let durations: Vec<String> = (0..self.questions.count)
+            .map(|k| self.duration(k).to_string())
+            .collect();
+        let mut parts = vec![
+            format!("{} voters in {conferences}", self.voters()),
+            format!(
+                "{} questions × {} s{}",
+                self.questions.count,
+                if durations.iter().all(|d| *d == durations[0]) {
+                    durations[0].clone()
+                } else {
+                    durations.join("/")
+                },
+                match self.questions.close {
+                    Close::Timeout => String::new(),
+                    Close::Manual { after_s } => format!(" (closed after {after_s} s)"),
+                }
+            ),
+            format!("votes {}", self.votes.timing.describe()),
+        ];
+        if self.votes.share < 1.0 {
+            parts.push(format!("{:.0} % vote", self.votes.share * 100.0));
+        }
+        let ch = &self.churn;
+        if ch.late_share > 0.0 {
+            parts.push(format!("{:.0} % join late", ch.late_share * 100.0));
+        }
+        if ch.join_per_s > 0.0 || ch.leave_per_s > 0.0 {
+            parts.push(format!(
+                "{}/s join and {}/s leave while live",
+                ch.join_per_s, ch.leave_per_s
+            ));
+        }
+        if let Some(s) = &ch.storm {
+            parts.push(format!(
+                "{:.0} % drop {} s into question {} and return within {} s",
+                s.share * 100.0,
+                s.at_s,
+                s.question,
+                s.back_within_s
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Workload::parse(text, "w.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_empty_file_is_todays_shape() {
+        let w = Workload::parse("", "w.toml").unwrap();
+        assert_eq!(w, Workload::default());
+        assert_eq!(w.conference_sizes(), [1000]);
+        assert_eq!((w.questions.count, w.duration(1)), (2, 10));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_problem() {
+        assert_eq!(
+            err("[votes]\nshare = 1.5"),
+            "w.toml: votes.share: 1.5 is not a share between 0 and 1"
+        );
+        assert!(err("[votes]\nshares = 1").contains("unknown field `shares`"));
+        assert!(
+            err("[conferences]\ncount = 3\nsizes = [1, 2]").contains("2 sizes for 3 conferences")
+        );
+        assert!(err("[questions]\nduration_s = 1").contains("questions.duration_s: 1"));
+        assert!(
+            err("[questions]\nclose = { after_s = 20 }\nduration_s = 10")
+                .contains("questions.close.after_s")
+        );
+        assert!(
+            err("[churn.storm]\nshare = 0.2\nquestion = 3\nat_s = 1\nback_within_s = 1")
+                .contains("churn.storm.question: 3: questions are 1 to 2")
+        );
+        assert!(err("[churn]\nlate_share = 0.5\njoin_per_s = 500").contains("at most 90 %"));
+        assert!(
+            err("[votes]\ntiming = { lognormal = { median_s = -1, sigma = 1 } }")
+                .contains("votes.timing")
+        );
+    }
+
+    #[test]
+    fn the_close_reads_both_ways() {
+        let w = Workload::parse("[questions]\nclose = \"timeout\"", "w").unwrap();
+        assert_eq!(w.questions.close, Close::Timeout);
+        let w = Workload::parse("[questions]\nclose = { after_s = 4 }", "w").unwrap();
+        assert_eq!(w.questions.close, Close::Manual { after_s: 4.0 });
+        assert_eq!((w.open_ms(0), w.vote_window_ms(0)), (4000, 3000));
+    }
+
+    #[test]
+    fn a_list_of_sizes_gives_the_voters_and_scales() {
+        let w = Workload::parse("[conferences]\ncount = 3\nsizes = [600, 300, 100]", "w").unwrap();
+        assert_eq!(w.voters(), 1000);
+        let s = w.scaled(3000, 1);
+        assert_eq!(s.conference_sizes(), [1800, 900, 300]);
+        assert_eq!(s.questions.count, 1);
+    }
+}
