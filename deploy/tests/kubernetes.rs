@@ -361,19 +361,25 @@ fn shard_job_gives_each_pod_its_own_slice_of_one_run() {
             }
         }
         let cli = &clis[0];
-        let per_shard = cli.voters.div_ceil(n);
+        let workload = match cli.workload() {
+            Ok(w) => w,
+            Err(e) => {
+                failures.push(format!("{at}: {e}"));
+                return assert_no_failures("deploy/k8s: the shard Job", failures);
+            }
+        };
+        let voters = workload.voters();
+        let per_shard = voters.div_ceil(n);
         if per_shard > MAX_VOTERS_PER_SHARD {
             failures.push(format!(
                 "{at}: {} voters over {n} shards is {per_shard} a shard, above \
                  {MAX_VOTERS_PER_SHARD} (one socket per voter, about 20,000 files per \
                  process): use more shards",
-                cli.voters
+                voters
             ));
         }
-        // loadgen's own deadline (main.rs), after waiting for created.json.
-        let run_secs = 60
-            + cli.voters as u64 / 500
-            + cli.questions as u64 * (u64::from(cli.question_duration) + 15);
+        // loadgen's own deadline, after waiting for created.json.
+        let run_secs = workload.deadline().as_secs();
         let needed = cli.created_wait + run_secs + POD_START_SECS;
         match jobs.shards.int("spec.activeDeadlineSeconds") {
             Some(d) if u64::try_from(d).is_ok_and(|d| d >= needed) => {}

@@ -173,19 +173,20 @@ fn shard_and_merge_jobs_run_as_the_kubelet_would_start_them() {
         .map(|i| shard_cli(&manifests, &jobs, i, &overrides).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     let cli = &clis[0];
+    let workload = cli.workload().unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        cli.voters == voters
-            && cli.questions == 1
-            && cli.question_duration == QUESTION_SECS
+        workload.voters() == voters
+            && workload.questions.count == 1
+            && workload.duration(0) == QUESTION_SECS
             && cli.targets == [server.url()],
         "{}: this test sets the run's size and target through LOADGEN_VOTERS, LOADGEN_QUESTIONS, \
          LOADGEN_QUESTION_DURATION and LOADGEN_TARGET, but loadgen would run {} voters, {} \
          questions of {} s against {:?}: take --voters, --questions and --question-duration \
          from these variables",
         jobs.shards.at(),
-        cli.voters,
-        cli.questions,
-        cli.question_duration,
+        workload.voters(),
+        workload.questions.count,
+        workload.duration(0),
         cli.targets
     );
 

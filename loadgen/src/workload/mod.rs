@@ -279,6 +279,21 @@ impl Workload {
         self.open_ms(k).saturating_sub(1000).max(200)
     }
 
+    /// How long a run of this workload may take before it stops by itself: a minute, a second
+    /// per 500 voters to connect, each question open plus 15 s to close and the gap, and the
+    /// storm's way back.
+    pub fn deadline(&self) -> std::time::Duration {
+        let questions: u64 = (0..self.questions.count)
+            .map(|k| self.open_ms(k) / 1000 + 15 + self.questions.gap_s.ceil() as u64)
+            .sum();
+        let storm = self
+            .churn
+            .storm
+            .as_ref()
+            .map_or(0, |s| s.back_within_s.ceil() as u64);
+        std::time::Duration::from_secs(60 + self.voters() as u64 / 500 + questions + storm)
+    }
+
     /// The same workload with `voters` voters (conference sizes scaled alike) and
     /// `questions` questions: a step of `loadgen capacity`.
     pub fn scaled(&self, voters: usize, questions: usize) -> Workload {

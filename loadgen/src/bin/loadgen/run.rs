@@ -103,19 +103,6 @@ fn local_ips(spec: &str, targets: &[String]) -> Vec<IpAddr> {
     }
 }
 
-/// How long the whole run may take before it stops by itself.
-fn deadline(w: &Workload) -> Duration {
-    let questions: u64 = (0..w.questions.count)
-        .map(|k| w.open_ms(k) / 1000 + 15 + w.questions.gap_s.ceil() as u64)
-        .sum();
-    let storm = w
-        .churn
-        .storm
-        .as_ref()
-        .map_or(0, |s| s.back_within_s.ceil() as u64);
-    Duration::from_secs(60 + w.voters() as u64 / 500 + questions + storm)
-}
-
 /// Runs the load test `cli` describes; true when every invariant and SLO held.
 pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     let started = Instant::now();
@@ -174,7 +161,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     plan.batch_size = cli.batch_size as usize;
     plan.local_ips = local_ips(&cli.local_ips, &targets);
     plan.reconnect = cli.reconnect;
-    plan.deadline = deadline(&workload);
+    plan.deadline = workload.deadline();
     plan.setup = !cli.no_setup;
     // The run's conferences: created here (the parent of the workers, or the first shard), or
     // by whoever wrote `--created`; the server's ids are the run's from here on.
