@@ -38,15 +38,16 @@ pub fn decode(s: &str) -> Histogram<u64> {
 }
 
 /// `pos` and the negated values of `neg` moved by `shift_us`: the fan-out delays of a shard once
-/// its clock offset is known. Values that land below 1 µs are kept at 1 µs and counted (the
-/// second number): deliveries that came before their server time, even after the shift.
+/// its clock offset is known. Values that land below 1 µs are kept at 1 µs; those below
+/// `-tolerance_us` are counted (the second number): deliveries that came before their server
+/// time by more than the stamps' resolution and the offset's error explain.
 ///
 /// ```
 /// use loadgen::record::codec::{new_hist, shifted};
 /// let (mut pos, mut neg) = (new_hist(), new_hist());
 /// pos.record(5_000).unwrap(); // 5 ms after its server time
 /// neg.record(240_000).unwrap(); // 240 ms before it
-/// let (h, below) = shifted(&pos, Some(&neg), 250_000); // the server's clock is 250 ms ahead
+/// let (h, below) = shifted(&pos, Some(&neg), 250_000, 1_000); // the server's clock is 250 ms ahead
 /// assert!((9_900..=10_100).contains(&h.min()), "10 ms: {}", h.min());
 /// assert!((254_800..=255_200).contains(&h.max()), "255 ms: {}", h.max());
 /// assert_eq!(below, 0);
@@ -55,11 +56,12 @@ pub fn shifted(
     pos: &Histogram<u64>,
     neg: Option<&Histogram<u64>>,
     shift_us: i64,
+    tolerance_us: i64,
 ) -> (Histogram<u64>, u64) {
     let mut out = new_hist();
     let mut below = 0;
     let mut put = |v: i64, n: u64| {
-        if v < 1 {
+        if v < -tolerance_us {
             below += n;
         }
         let _ = out.record_n(v.clamp(1, MAX_MICROS as i64) as u64, n);

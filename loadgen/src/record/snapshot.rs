@@ -100,6 +100,9 @@ pub(super) fn take(i: &Inner, mode: ClockMode, max_error_ms: f64, rss: u64, cpu:
         (_, None) => (0.0, 0.0),
     };
     let shift_us = (offset_ms * 1000.0).round() as i64;
+    // Stamps and receipts are whole ms, so a delivery may seem up to 1 ms early; the offset
+    // adds its error. Only what lies beyond is counted as early.
+    let tolerance_us = 1000 + (error_ms.min(1e6) * 1000.0) as i64;
     let shift_ms = offset_ms.round() as i64;
     let fanout_ok = withheld.is_empty();
     let mut early = BTreeMap::new();
@@ -118,7 +121,7 @@ pub(super) fn take(i: &Inner, mode: ClockMode, max_error_ms: f64, rss: u64, cpu:
         let empty = new_hist();
         let (h, below) = match (shift_us, neg) {
             (0, None) => (pos.cloned().unwrap_or_else(new_hist), 0),
-            _ => shifted(pos.unwrap_or(&empty), neg, shift_us),
+            _ => shifted(pos.unwrap_or(&empty), neg, shift_us, tolerance_us),
         };
         if below > 0 {
             early.insert(name.clone(), below);
@@ -139,7 +142,9 @@ pub(super) fn take(i: &Inner, mode: ClockMode, max_error_ms: f64, rss: u64, cpu:
                         let neg = neg.as_deref().map(decode);
                         (
                             r.second,
-                            encode(&shifted(&decode(&r.pos), neg.as_ref(), shift_us).0),
+                            encode(
+                                &shifted(&decode(&r.pos), neg.as_ref(), shift_us, tolerance_us).0,
+                            ),
                         )
                     }
                 })

@@ -47,7 +47,15 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
 
     // The clocks.
     let clock = clock_summary(snap);
-    let margin = JOIN_MARGIN_MS + clock.error_ms.filter(|_| clock.corrected).unwrap_or(0.0);
+    // Sessions are on the servers' clock once corrected; otherwise on this machine's, which the
+    // estimate says may be off by the offset itself.
+    let error = clock.error_ms.unwrap_or(0.0);
+    let margin = JOIN_MARGIN_MS
+        + if clock.corrected {
+            error
+        } else {
+            clock.offset_ms.unwrap_or(0.0).abs() + error
+        };
     if clock.mode == Some(ClockMode::Same)
         && let (Some(o), Some(e)) = (clock.offset_ms, clock.error_ms)
         && o.abs() > e + 2.0
