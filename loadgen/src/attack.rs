@@ -15,7 +15,7 @@ use goose::prelude::*;
 use lcr_testkit::conference;
 use tokio::sync::mpsc;
 
-use crate::drive::{Sample, Sink, Timelines, run_host, run_voters};
+use crate::drive::{Nemesis, Sample, Sink, Timelines, run_host, run_voters};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::record::Recorder;
@@ -149,13 +149,15 @@ pub async fn set_up(
     Ok(created)
 }
 
-/// Runs this shard under goose and returns its recorder; `progress` shows how it goes.
+/// Runs this shard under goose and returns its recorder; `progress` shows how it goes. The first
+/// shard also runs the `nemesis`'s faults.
 pub async fn run(
     plan: Plan,
     goose: GooseConfiguration,
     report_dir: &std::path::Path,
     progress: Progress,
     fanout_to_goose: bool,
+    nemesis: Nemesis,
 ) -> anyhow::Result<Arc<Recorder>> {
     let plan = Arc::new(plan);
     let rec = Arc::new(Recorder::default());
@@ -193,6 +195,9 @@ pub async fn run(
         })
     };
 
+    let faults = (plan.shard.0 == 0 && !nemesis.faults.is_empty())
+        .then(|| nemesis.start(timelines.clone(), rec.clone(), end));
+
     let verbose = goose.verbose > 0;
     // Goose refuses a default increase rate next to an explicit --increase-time.
     let ramp_given = goose.increase_time.is_some();
@@ -229,6 +234,11 @@ pub async fn run(
         .set_default(GooseDefault::Iterations, 1)?
         .set_default(GooseDefault::ReportFile, goose_report.as_str())?;
     let metrics = attack.execute().await;
+    if let Some((stop, all)) = faults {
+        // What has not begun is skipped; a pending undo runs now.
+        stop.now();
+        let _ = all.await;
+    }
     ticker.abort();
     rec.close_interval(lcr_protocol::now_millis() / 1000);
     let _ = metrics.map_err(|e| anyhow::anyhow!("goose: {e:?}"))?;

@@ -67,6 +67,11 @@ pub struct Cli {
     /// Close each question by hand after this many seconds instead of waiting for the timeout.
     #[arg(long)]
     pub close_after: Option<u32>,
+    /// A fault to inject, added to the workload's `[[faults]]`: a TOML inline table with the
+    /// same keys, e.g. `{ at = "q1+10s", run = "kill -STOP 1234", undo = "kill -CONT 1234",
+    /// undo_after_s = 5 }` (repeatable; docs/faults.md).
+    #[arg(long = "fault", value_parser = crate::workload::Fault::parse_flag)]
+    pub faults: Vec<crate::workload::Fault>,
     /// Report directory (default reports/<run-id>).
     #[arg(long, env = "LOADGEN_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
@@ -177,6 +182,7 @@ impl Cli {
                 after_s: f64::from(s),
             };
         }
+        w.faults.extend(self.faults.iter().cloned());
         w.check("the command line and the workload")?;
         Ok(w)
     }

@@ -3,6 +3,7 @@
 //! measurements ([`Sink`]).
 
 mod host;
+pub mod nemesis;
 mod question;
 mod seen;
 pub mod timeline;
@@ -18,6 +19,7 @@ use crate::plan::Plan;
 use crate::record::Recorder;
 
 pub use host::{HostError, run_host};
+pub use nemesis::Nemesis;
 pub use timeline::Timelines;
 pub use voter::Voter;
 

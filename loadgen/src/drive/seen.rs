@@ -45,9 +45,12 @@ pub(crate) struct SeenLive<'a> {
 /// `error.context`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct SeenContext<'a> {
     #[serde(borrow)]
     pub event: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub question_id: Option<Cow<'a, str>>,
 }
 
 /// Decodes a frame for a voter; `None` for a frame it cannot read (counted as a delivery and

@@ -5,6 +5,7 @@
 
 pub mod attendance;
 pub mod codec;
+pub mod faults;
 pub mod process;
 mod snapshot;
 
@@ -18,6 +19,7 @@ use crate::clock::{ClockMode, ClockReport, OffsetBounds};
 use attendance::Attendance;
 use codec::{encode, new_hist};
 
+pub use faults::{FaultRecord, VoteOutcomes};
 pub use snapshot::{ChurnCounts, Snapshot};
 
 /// Metric names (also goose request names).
@@ -121,6 +123,9 @@ pub struct Second {
     pub deliveries: u64,
     /// Vote answers received in the second.
     pub votes: u64,
+    /// Voters back in the room after losing or dropping their connection.
+    #[serde(default)]
+    pub rejoins: u64,
 }
 
 /// One second's interval histogram of a metric: positive values, and for fan-out the values
@@ -156,6 +161,11 @@ struct Inner {
     problems: Vec<String>,
     host_finals: BTreeMap<String, u64>,
     clock: BTreeMap<String, OffsetBounds>,
+    /// Votes by the 100 ms in which they were sent.
+    vote_times: BTreeMap<i64, VoteOutcomes>,
+    /// `error` events by second and code.
+    error_times: BTreeMap<(i64, String), u64>,
+    faults: Vec<FaultRecord>,
 }
 
 fn record_in(map: &mut BTreeMap<String, Histogram<u64>>, metric: &str, v: u64) {
@@ -227,9 +237,22 @@ impl Recorder {
         self.with(|i| i.voters = n);
     }
 
-    /// An `error` event arrived.
-    pub fn error(&self, code: &str) {
-        self.with(|i| *i.errors_by_code.entry(code.to_owned()).or_default() += 1);
+    /// An `error` event arrived at `at` (ms).
+    pub fn error(&self, code: &str, at: i64) {
+        self.with(|i| {
+            *i.errors_by_code.entry(code.to_owned()).or_default() += 1;
+            *i.error_times.entry((at / 1000, code.to_owned())).or_default() += 1;
+        });
+    }
+
+    /// A vote sent at `sent_ms` came to `outcome` (sent, accepted, refused or never answered).
+    pub fn vote_outcome(&self, sent_ms: i64, outcome: faults::Outcome) {
+        self.with(|i| i.vote_times.entry(sent_ms / 100).or_default().add(outcome));
+    }
+
+    /// A fault ran (or was skipped).
+    pub fn fault(&self, record: FaultRecord) {
+        self.with(|i| i.faults.push(record));
     }
 
     /// A connection was lost unasked, and the voter did not come back.
@@ -237,9 +260,21 @@ impl Recorder {
         self.with(|i| i.disconnects += 1);
     }
 
-    /// A voter lost its connection unasked and is connected and joined again (`--reconnect`).
-    pub fn reconnected(&self) {
-        self.with(|i| i.reconnects += 1);
+    /// A voter lost its connection unasked and is connected and joined again (`--reconnect`),
+    /// at `at` (ms).
+    pub fn reconnected(&self, at: i64) {
+        self.with(|i| {
+            i.reconnects += 1;
+            i.seconds.entry(at / 1000).or_default().rejoins += 1;
+        });
+    }
+
+    /// A voter is back in the room after a drop of the storm, at `at` (ms).
+    pub fn returned(&self, at: i64) {
+        self.with(|i| {
+            i.churn.returned += 1;
+            i.seconds.entry(at / 1000).or_default().rejoins += 1;
+        });
     }
 
     /// Churn as the workload asked: `f` updates the counts.

@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::attendance::Attendance;
+use super::faults::{FaultRecord, VoteOutcomes};
 use super::codec::{decode, encode, new_hist, shifted};
 use super::{Inner, QuestionTally, Second, Spread, metric};
 use crate::clock::{ClockMode, ClockReport};
@@ -75,6 +76,12 @@ pub struct Snapshot {
     /// The largest share of its CPUs one generator process used over its run (1.0: all of the
     /// runtime's threads busy the whole time).
     pub generator_cpu_share: f64,
+    /// Votes by the 100 ms in which they were sent (key: ms / 100).
+    pub vote_times: BTreeMap<i64, VoteOutcomes>,
+    /// `error` events: (unix second, code, count).
+    pub error_times: Vec<(i64, String, u64)>,
+    /// The faults the nemesis ran.
+    pub faults: Vec<FaultRecord>,
 }
 
 /// The snapshot of `i` (see [`super::Recorder::snapshot`]).
@@ -210,6 +217,13 @@ pub(super) fn take(i: &Inner, mode: ClockMode, max_error_ms: f64, rss: u64, cpu:
         generator_rss_kib: rss,
         generator_cpu_secs: cpu,
         generator_cpu_share: 0.0,
+        vote_times: i.vote_times.clone(),
+        error_times: i
+            .error_times
+            .iter()
+            .map(|((sec, code), n)| (*sec, code.clone(), *n))
+            .collect(),
+        faults: i.faults.clone(),
     }
 }
 
@@ -246,6 +260,7 @@ impl Snapshot {
                 e.deliveries += s.deliveries;
                 e.votes += s.votes;
                 e.connected += s.connected;
+                e.rejoins += s.rejoins;
             }
             for (k, v) in &p.errors_by_code {
                 *out.errors_by_code.entry(k.clone()).or_default() += v;
@@ -261,6 +276,11 @@ impl Snapshot {
             out.churn.dropped += p.churn.dropped;
             out.churn.returned += p.churn.returned;
             out.sessions.extend(p.sessions.iter().cloned());
+            for (k, v) in &p.vote_times {
+                out.vote_times.entry(*k).or_default().merge(v);
+            }
+            out.error_times.extend(p.error_times.iter().cloned());
+            out.faults.extend(p.faults.iter().cloned());
             out.problems.extend(p.problems.iter().cloned());
             out.host_finals
                 .extend(p.host_finals.iter().map(|(k, v)| (k.clone(), *v)));

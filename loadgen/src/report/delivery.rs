@@ -27,6 +27,9 @@ pub struct Findings {
     pub examples: Vec<String>,
     /// Ticks D16 requires that nobody received, per question.
     pub ticks_never_sent: Vec<String>,
+    /// The server time of every missed delivery (a miss inside a session's span is put at the
+    /// span's first missing stamp), for the faults' windows.
+    pub missed_stamps: Vec<i64>,
 }
 
 /// One question's broadcasts of one kind, by server time.
@@ -122,6 +125,10 @@ pub fn check(snap: &Snapshot, info: &RunInfo, margin_ms: i64) -> Findings {
                 entry.2 += dup;
                 if missed > 0 {
                     short = true;
+                    if f.missed_stamps.len() < 1_000_000 {
+                        f.missed_stamps
+                            .extend(std::iter::repeat_n(first_missed.unwrap_or(s.from), missed as usize));
+                    }
                     if f.examples.len() < 3 {
                         f.examples.push(describe(s, conf, qid, kind, first_missed));
                     }

@@ -3,6 +3,7 @@
 //! ([`Summary`]), `summary.md`, `index.html` with SVG plots, and an HDR interval log per metric.
 
 mod delivery;
+pub mod faults;
 pub mod hlog;
 pub mod render;
 mod slo;

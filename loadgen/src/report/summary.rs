@@ -309,6 +309,8 @@ pub struct Summary {
     pub servers: Vec<ServerSummary>,
     /// Each SLO.
     pub slos: Vec<SloResult>,
+    /// Each fault the nemesis ran.
+    pub faults: Vec<super::faults::FaultSummary>,
 }
 
 impl Summary {

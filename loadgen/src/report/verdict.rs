@@ -40,9 +40,6 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             snap.disconnects
         ));
     }
-    for (code, n) in &snap.errors_by_code {
-        v.push(format!("{n} unexpected error events {code}"));
-    }
     v.extend(snap.problems.iter().cloned());
 
     // The clocks.
@@ -174,6 +171,41 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             unknown_after_reconnect: t.unknown_after_reconnect.values().sum(),
             ok: problems.is_empty(),
         });
+    }
+
+    // The faults, and the errors outside them: an error while a fault lasts is the fault's
+    // (reported with it); any other is a violation.
+    let bad_questions: Vec<String> = questions
+        .iter()
+        .filter(|q| !q.ok)
+        .map(|q| q.question_id.clone())
+        .collect();
+    let faults = super::faults::summarize(snap, &found.missed_stamps, &bad_questions);
+    let mut unexpected: BTreeMap<&str, u64> = BTreeMap::new();
+    for (sec, code, n) in &snap.error_times {
+        if !faults.iter().any(|f| f.covers_second(*sec)) {
+            *unexpected.entry(code).or_default() += n;
+        }
+    }
+    if snap.error_times.is_empty() {
+        // Measurements of an earlier version: errors without their times.
+        unexpected = snap.errors_by_code.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+    }
+    for (code, n) in unexpected {
+        v.push(format!("{n} unexpected error events {code}"));
+    }
+    for f in &faults {
+        if f.skipped {
+            warnings.push(format!("fault {}: never ran (the run ended before {})", f.name, f.at));
+        } else if f.run_exit != Some(0) {
+            warnings.push(format!(
+                "fault {}: its command exited with {:?}: the fault may not have happened",
+                f.name, f.run_exit
+            ));
+        }
+        if f.undo_exit.is_some_and(|c| c != 0) {
+            warnings.push(format!("fault {}: its undo exited with {:?}", f.name, f.undo_exit));
+        }
     }
 
     // Per conference.
@@ -341,6 +373,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             })
             .collect(),
         slos: slo_results,
+        faults,
         run: info.clone(),
     }
 }

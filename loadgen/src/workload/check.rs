@@ -148,6 +148,17 @@ impl Workload {
                 );
             }
         }
+        for (i, f) in self.faults.iter().enumerate() {
+            if let Err(reason) = f.check() {
+                return bad(&format!("faults[{i}]"), reason);
+            }
+            if f.at.question >= q.count {
+                return bad(
+                    &format!("faults[{i}].at"),
+                    format!("{}: questions are 1 to {}", f.at, q.count),
+                );
+            }
+        }
         Ok(())
     }
 }

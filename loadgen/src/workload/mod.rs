@@ -6,7 +6,8 @@
 //! - **questions**: how many, how long, closed by the timeout or by hand, the gap between them;
 //! - **votes**: when voters vote after `question:live` ([`Timing`]: uniform, a log-normal burst,
 //!   or a histogram), the share who vote and the share who send their vote twice;
-//! - **churn**: late joiners, joins and leaves during live questions, a reconnect storm.
+//! - **churn**: late joiners, joins and leaves during live questions, a reconnect storm;
+//! - **faults**: commands run on a schedule (a nemesis), undone after a while.
 //!
 //! ```
 //! let w = loadgen::workload::Workload::parse(r#"
@@ -29,6 +30,7 @@
 //! ```
 
 mod check;
+mod faults;
 mod sizes;
 mod timing;
 
@@ -36,6 +38,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use faults::{Fault, FaultTime};
 pub use sizes::Sizes;
 pub use timing::Timing;
 
@@ -53,6 +56,8 @@ pub struct Workload {
     pub votes: Votes,
     /// Who comes and goes while questions are live.
     pub churn: Churn,
+    /// Faults injected on a schedule (`[[faults]]`).
+    pub faults: Vec<Fault>,
 }
 
 /// `[conferences]`.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lcr_profile::{Fixture, FixtureSpec, Overrides, Profile, ServerUnderTest, TokenSource, Tokens};
 use loadgen::cli::Cli;
+use loadgen::drive::Nemesis;
 use loadgen::plan::{Plan, Spread};
 use loadgen::progress::Progress;
 use loadgen::record::Snapshot;
@@ -218,6 +219,21 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
     let mut pids = cli.server_pids.clone();
     pids.extend(server.pids());
     let server_watch = ServerWatch::start(&pids);
+    // What a fault's command may need: the servers' processes (those watched here, and those a
+    // parent process watches), the targets, and the run.
+    let mut fault_pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    if let Ok(inherited) = std::env::var("LOADGEN_SERVER_PIDS") {
+        fault_pids.extend(inherited.split_whitespace().map(str::to_owned));
+    }
+    let nemesis = Nemesis {
+        faults: workload.faults.clone(),
+        env: vec![
+            ("LOADGEN_SERVER_PIDS".into(), fault_pids.join(" ")),
+            ("LOADGEN_TARGETS".into(), targets.join(",")),
+            ("LOADGEN_RUN_ID".into(), run_id.clone()),
+            ("LOADGEN_REPORT_DIR".into(), dir.display().to_string()),
+        ],
+    };
     eprintln!(
         "[loadgen] run {run_id}: {}; targets {}; report {}",
         info.workload,
@@ -244,7 +260,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
             _ => None,
         };
         let snaps =
-            super::workers::run_workers(&argv, workers, &run_id, &dir, &targets, secrets).await?;
+            super::workers::run_workers(&argv, workers, &run_id, &dir, &targets, secrets, &nemesis.env[0].1).await?;
         Snapshot::merge(&snaps)
     } else {
         let progress = match cli.shard {
@@ -257,6 +273,7 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
             &dir,
             progress.clone(),
             fanout_to_goose,
+            nemesis,
         )
         .await?;
         progress.finish();

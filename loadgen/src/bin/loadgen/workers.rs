@@ -14,6 +14,7 @@ pub async fn run_workers(
     dir: &Path,
     targets: &[String],
     secrets: Option<(String, String)>,
+    server_pids: &str,
 ) -> anyhow::Result<Vec<Snapshot>> {
     let exe = std::env::current_exe()?;
     // Keep the user's options but the ones the parent decides for its children.
@@ -27,6 +28,7 @@ pub async fn run_workers(
         "--shard-index",
         "--created",
         "--report-file",
+        "--server-pid",
     ];
     let mut keep = Vec::new();
     let mut it = argv.iter().skip(1);
@@ -52,6 +54,8 @@ pub async fn run_workers(
         ] {
             command.env_remove(var);
         }
+        // The first worker runs the faults; their commands may need the servers' processes.
+        command.env("LOADGEN_SERVER_PIDS", server_pids);
         if let Some((secret, admin)) = &secrets {
             command.env("JWT_SECRET", secret).env("ADMIN_TOKEN", admin);
         }

@@ -9,6 +9,7 @@ use crate::clock::wall_micros;
 use crate::drive::seen::{Seen, seen};
 use crate::drive::timeline::Live;
 use crate::record::attendance::Kind;
+use crate::record::faults::Outcome;
 use crate::record::metric;
 
 impl Voter {
@@ -17,7 +18,7 @@ impl Voter {
         let sink = &self.sink;
         let Some((name, data)) = seen(frame) else {
             sink.rec.delivered(frame.at, false);
-            sink.rec.error("UNREADABLE");
+            sink.rec.error("UNREADABLE", frame.at);
             tracing::warn!(voter = self.i, frame = frame.text(), "unreadable event");
             return false;
         };
@@ -51,10 +52,22 @@ impl Voter {
             let vote = name == event::VOTE_ACCEPTED || name == event::VOTE_REJECTED;
             sink.rec.delivered(at, vote);
         }
-        let Some(k) = k else {
-            if name == event::ERROR {
-                sink.rec.error(data.code.as_deref().unwrap_or("?"));
+        if name == event::ERROR {
+            let code = data.code.as_deref().unwrap_or("?");
+            sink.rec.error(code, at);
+            // An error in answer to a vote is that vote's answer: refused.
+            let voted = data.context.as_ref().and_then(|c| {
+                (c.event.as_deref() == Some(event::VOTE_SUBMIT))
+                    .then_some(c.question_id.as_deref())
+                    .flatten()
+            });
+            if let Some(k) = voted.and_then(|q| self.plan.question_index(self.c, q)) {
+                let code = code.to_owned();
+                self.on_vote_error(&code, frame, k);
             }
+            return false;
+        }
+        let Some(k) = k else {
             return false;
         };
         match &*name {
@@ -102,7 +115,6 @@ impl Voter {
                 }
             }
             event::VOTE_ACCEPTED | event::VOTE_REJECTED => self.on_answer(&name, &data, frame, k),
-            event::ERROR => sink.rec.error(data.code.as_deref().unwrap_or("?")),
             _ => {}
         }
         false
@@ -126,7 +138,16 @@ impl Voter {
                     .clock_sample(&self.target, q.sent_us, wall_micros(frame.instant), server);
             }
         }
+        let first = q.answers == 0;
         q.answers += 1;
+        let counted = accepted
+            || (q.resent && q.accepted == 0 && reason == RejectReason::Duplicate.as_str());
+        if first {
+            sink.rec.vote_outcome(
+                q.sent_ms,
+                if counted { Outcome::Accepted } else { Outcome::Refused },
+            );
+        }
         if accepted {
             q.accepted += 1;
             let option = data.selected_option.as_deref().unwrap_or("?").to_owned();
@@ -155,6 +176,24 @@ impl Voter {
         }
     }
 
+    /// An `error` in answer to the vote on question `k`: the vote was refused.
+    fn on_vote_error(&mut self, code: &str, frame: &EventFrame, k: usize) {
+        let sink = &self.sink;
+        let qid = &self.plan.conferences[self.c].question_ids[k];
+        let Some(q) = self.questions.get_mut(&k) else {
+            return;
+        };
+        if let (Some(due), 0) = (q.due_at, q.answers) {
+            let micros = frame.instant.saturating_duration_since(due).as_micros() as u64;
+            sink.time(metric::VOTE_ACK, micros, false);
+            sink.rec.vote_outcome(q.sent_ms, Outcome::Refused);
+        }
+        q.answers += 1;
+        let reason = format!("error {code}");
+        sink.rec
+            .question(qid, |t| *t.rejected_by_reason.entry(reason).or_default() += 1);
+    }
+
     /// The voter's tallies, once it is done.
     pub(super) fn finish(mut self) {
         if let Some(s) = self.session.take() {
@@ -167,6 +206,9 @@ impl Voter {
         for (k, q) in &self.questions {
             let qid = &conference.question_ids[*k];
             let duration = i64::from(self.plan.workload.duration(*k));
+            if q.sent > 0 && q.answers == 0 {
+                self.sink.rec.vote_outcome(q.sent_ms, Outcome::Unanswered);
+            }
             self.sink.rec.question(qid, |t| {
                 if q.answers < q.sent {
                     t.votes_unanswered += u64::from(q.sent - q.answers);

@@ -25,6 +25,7 @@ use super::timeline::{Live, Timelines};
 use crate::clock::wall_micros;
 use crate::plan::{Plan, Role};
 use crate::record::attendance::{Attendance, End};
+use crate::record::faults::Outcome;
 use crate::record::metric;
 
 /// Why a voter's time in the room ended.
@@ -122,8 +123,8 @@ impl Voter {
             match rejoining {
                 None if self.role.arrives.is_some() => self.sink.rec.churn(|c| c.arrived += 1),
                 None => {}
-                Some(End::Dropped) => self.sink.rec.churn(|c| c.returned += 1),
-                Some(_) => self.sink.rec.reconnected(),
+                Some(End::Dropped) => self.sink.rec.returned(joined.at),
+                Some(_) => self.sink.rec.reconnected(joined.at),
             }
             let mut conn = joined.conn;
             self.session = Some(Attendance::new(self.c, self.i, joined.at));
@@ -287,6 +288,7 @@ impl Voter {
                 if q.sent == 0 {
                     q.sent_us = wall_micros(before);
                     q.sent_ms = now_millis();
+                    self.sink.rec.vote_outcome(q.sent_ms, Outcome::Sent);
                 }
                 q.sent += 1;
             }

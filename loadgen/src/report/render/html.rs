@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use crate::record::{Second, Snapshot, Spread, metric};
 
 use super::super::summary::Summary;
-use super::plot::{Lines, by_percentile, dual_axis_chart, line_chart, percentile_chart};
+use super::plot::{
+    Lines, Mark, by_percentile, line_chart, marked_dual_axis_chart, marked_line_chart,
+    percentile_chart,
+};
 use super::{clock_line, process_lines};
 
 /// Escapes text for HTML.
@@ -97,18 +100,76 @@ pub fn html(snap: &Snapshot, s: &Summary) -> String {
             if q.ok { "✓" } else { "✗" }
         );
     }
-    page.push_str("</table><h2>Processes and clock</h2><ul>");
+    page.push_str("</table>");
+    faults_table(&mut page, s);
+    page.push_str("<h2>Processes and clock</h2><ul>");
     for line in process_lines(s).into_iter().chain([clock_line(s)]) {
         let _ = write!(page, "<li>{}</li>", esc(&line));
     }
     page.push_str("</ul>");
-    plots(&mut page, snap);
+    plots(&mut page, snap, s);
     page.push_str("<p>Goose's own report: <a href=\"goose.html\">goose.html</a>. HDR interval logs (V2 deflate): one <code>.hlog</code> per metric. The measurements: <code>shard.json</code> (mergeable with <code>loadgen merge</code>, comparable with <code>loadgen compare</code>).</p></body></html>");
     page
 }
 
-fn plots(page: &mut String, snap: &Snapshot) {
+/// The faults, one row each: what the votes came to while it lasted and how long until votes
+/// were accepted again.
+fn faults_table(page: &mut String, s: &Summary) {
+    if s.faults.is_empty() {
+        return;
+    }
+    page.push_str("<h2>Faults</h2><table><tr><th>fault</th><th>at</th><th>lasted</th><th>votes sent</th><th>accepted</th><th>refused</th><th>unanswered</th><th>first failure</th><th>accepted again</th><th>back in the room</th><th>errors</th><th>owed broadcasts missed</th><th>invariants</th></tr>");
+    let secs = |ms: Option<i64>| ms.map_or("–".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0));
+    for f in &s.faults {
+        if f.skipped {
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td colspan=\"11\">never ran: the run ended first</td></tr>",
+                esc(&f.name),
+                esc(&f.at)
+            );
+            continue;
+        }
+        let lasted = f.began.zip(f.ended).map(|(b, e)| e - b);
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.name),
+            esc(&f.at),
+            secs(lasted),
+            f.votes.sent,
+            f.votes.accepted,
+            f.votes.refused,
+            f.votes.unanswered,
+            secs(f.first_failure_ms),
+            secs(f.accepted_again_ms),
+            f.rejoins,
+            esc(&format!("{:?}", f.errors_by_code)),
+            f.missed_broadcasts,
+            if f.invariants_held { "held ✓" } else { "broken ✗" }
+        );
+    }
+    let _ = write!(
+        page,
+        "</table><p>A fault's effects are counted from its start to {} s after its end. Its span is shaded on every plot over time.</p>",
+        super::super::faults::AFTERMATH_MS / 1000
+    );
+}
+
+fn plots(page: &mut String, snap: &Snapshot, s: &Summary) {
     let t0 = snap.seconds.keys().next().copied().unwrap_or(0);
+    let marks: Vec<Mark> = s
+        .faults
+        .iter()
+        .filter_map(|f| {
+            let (b, e) = f.began.zip(f.ended)?;
+            Some(Mark {
+                from: b as f64 / 1000.0 - t0 as f64,
+                to: e as f64 / 1000.0 - t0 as f64,
+                label: f.name.clone(),
+            })
+        })
+        .collect();
     let per_second = |f: &dyn Fn(&Second) -> f64| -> Vec<(f64, f64)> {
         snap.seconds
             .iter()
@@ -153,7 +214,7 @@ fn plots(page: &mut String, snap: &Snapshot) {
             metric::FANOUT_FINAL,
         ]),
     ));
-    page.push_str(&line_chart(
+    page.push_str(&marked_line_chart(
         "Vote ack over time",
         "seconds",
         "ms",
@@ -167,8 +228,9 @@ fn plots(page: &mut String, snap: &Snapshot) {
                 over_time(metric::VOTE_SEND_LAG, 0.99),
             ),
         ],
+        &marks,
     ));
-    page.push_str(&line_chart(
+    page.push_str(&marked_line_chart(
         "Fan-out delay over time (p99)",
         "seconds",
         "ms",
@@ -179,16 +241,18 @@ fn plots(page: &mut String, snap: &Snapshot) {
             ("timer".into(), over_time(metric::FANOUT_TIMER, 0.99)),
             ("vote:result".into(), over_time(metric::FANOUT_RESULT, 0.99)),
         ],
+        &marks,
     ));
-    page.push_str(&line_chart(
+    page.push_str(&marked_line_chart(
         "Connected voters",
         "seconds",
         "voters",
         None,
         280,
         vec![("connected".into(), per_second(&|v| v.connected as f64))],
+        &marks,
     ));
-    page.push_str(&dual_axis_chart(
+    page.push_str(&marked_dual_axis_chart(
         "Throughput per second",
         "seconds",
         (
@@ -199,6 +263,7 @@ fn plots(page: &mut String, snap: &Snapshot) {
             "vote answers per second",
             vec![("vote answers/s".into(), per_second(&|v| v.votes as f64))],
         ),
+        &marks,
     ));
     let spreads: Vec<(f64, f64)> = {
         let mut b: Vec<&Spread> = snap

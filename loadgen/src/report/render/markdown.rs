@@ -80,6 +80,32 @@ pub fn markdown(s: &Summary) -> String {
         s.reconnects,
         s.errors_by_code
     );
+    if !s.faults.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n| fault | at | votes sent | accepted | refused | unanswered | accepted again after | errors | invariants |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for f in &s.faults {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {:?} | {} |",
+                f.name,
+                f.at,
+                f.votes.sent,
+                f.votes.accepted,
+                f.votes.refused,
+                f.votes.unanswered,
+                match (f.skipped, f.accepted_again_ms, f.first_failure_ms) {
+                    (true, _, _) => "never ran".to_owned(),
+                    (_, Some(ms), _) => format!("{:.1} s", ms as f64 / 1000.0),
+                    (_, None, None) => "no vote failed".to_owned(),
+                    (_, None, Some(_)) => "never".to_owned(),
+                },
+                f.errors_by_code,
+                if f.invariants_held { "held" } else { "**broken**" }
+            );
+        }
+    }
     let _ = writeln!(md);
     let _ = writeln!(md, "- {}", clock_line(s));
     for line in process_lines(s) {

@@ -7,6 +7,43 @@ use plotters::prelude::*;
 /// Named lines of `(x, y)` points.
 pub type Lines = Vec<(String, Vec<(f64, f64)>)>;
 
+/// A span of the x axis to shade and name (a fault, on a time axis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// Where it starts and ends, in x units.
+    pub from: f64,
+    /// See `from`.
+    pub to: f64,
+    /// Its name, written at its start.
+    pub label: String,
+}
+
+/// Shades each mark over the whole height and writes its label at the top.
+fn draw_marks<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    marks: &[Mark],
+    ymax: f64,
+) -> Result<(), String> {
+    let shade = RGBColor(214, 39, 40);
+    for m in marks {
+        let to = m.to.max(m.from + 0.2);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(m.from, 0.0), (to, ymax)],
+                shade.mix(0.15).filled(),
+            )))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                m.label.clone(),
+                (m.from, ymax * 0.97),
+                ("sans-serif", 12).into_font().color(&shade),
+            )))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// The series' colours, in order.
 pub const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -32,6 +69,19 @@ pub fn line_chart(
     height: u32,
     lines: Lines,
 ) -> String {
+    marked_line_chart(title, x_desc, y_desc, xmax, height, lines, &[])
+}
+
+/// [`line_chart`] with spans of the x axis shaded and named (faults on a time axis).
+pub fn marked_line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    xmax: Option<f64>,
+    height: u32,
+    lines: Lines,
+    marks: &[Mark],
+) -> String {
     let mut out = String::new();
     let drawn = (|| -> Result<(), String> {
         let all = || lines.iter().flat_map(|(_, p)| p.iter());
@@ -52,6 +102,7 @@ pub fn line_chart(
             .y_desc(y_desc)
             .draw()
             .map_err(|e| e.to_string())?;
+        draw_marks(&mut chart, marks, ymax)?;
         for (i, (name, pts)) in lines.iter().enumerate() {
             let c = COLORS[i % COLORS.len()];
             chart
@@ -79,8 +130,19 @@ pub fn line_chart(
 pub fn dual_axis_chart(
     title: &str,
     x_desc: &str,
+    left: (&str, Lines),
+    right: (&str, Lines),
+) -> String {
+    marked_dual_axis_chart(title, x_desc, left, right, &[])
+}
+
+/// [`dual_axis_chart`] with spans of the x axis shaded and named.
+pub fn marked_dual_axis_chart(
+    title: &str,
+    x_desc: &str,
     (left_desc, left): (&str, Lines),
     (right_desc, right): (&str, Lines),
+    marks: &[Mark],
 ) -> String {
     let mut out = String::new();
     let drawn = (|| -> Result<(), String> {
@@ -113,6 +175,7 @@ pub fn dual_axis_chart(
             .y_desc(right_desc)
             .draw()
             .map_err(|e| e.to_string())?;
+        draw_marks(&mut chart, marks, lmax)?;
         for (i, (name, pts)) in left.iter().enumerate() {
             let c = COLORS[i % COLORS.len()];
             chart

@@ -22,6 +22,20 @@ pub fn print(dir: &Path, s: &Summary) {
         s.delivery.owed,
         s.delivery.missed
     );
+    for f in &s.faults {
+        eprintln!(
+            "[loadgen] fault {} at {}: {} votes sent, {} accepted, {} refused, {} unanswered; accepted again after {}; invariants {}",
+            f.name,
+            f.at,
+            f.votes.sent,
+            f.votes.accepted,
+            f.votes.refused,
+            f.votes.unanswered,
+            f.accepted_again_ms
+                .map_or("–".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+            if f.invariants_held { "held" } else { "BROKEN" }
+        );
+    }
     for w in &s.warnings {
         eprintln!("[loadgen] warning: {w}");
     }
