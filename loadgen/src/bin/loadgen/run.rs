@@ -14,7 +14,6 @@ use loadgen::progress::Progress;
 use loadgen::record::Snapshot;
 use loadgen::record::process::ServerWatch;
 use loadgen::report::{self, ConferenceInfo, RunInfo};
-use loadgen::workload::Workload;
 
 /// Worker processes of this run: `--workers`, or enough for at most 15,000 sockets each.
 pub fn workers(cli: &Cli, voters: usize) -> usize {
