@@ -1,4 +1,5 @@
-//! `loadgen`'s command line: a run ([`Cli`]) and `loadgen merge` ([`MergeCli`]). Public so that
+//! `loadgen`'s command line: a run ([`Cli`]), `loadgen merge` ([`MergeCli`]) and `loadgen compare`
+//! ([`CompareCli`]). Public so that
 //! other crates can check against the real flags (`lcr-deploy`'s compose test reads them through
 //! [`clap::CommandFactory`]).
 //!
@@ -245,4 +246,45 @@ pub struct MergeCli {
     /// SLOs to judge the merged run by.
     #[arg(long = "slo")]
     pub slos: Vec<String>,
+}
+
+/// Compare two runs' reports: did the change make it better or worse?
+///
+/// Writes `compare.html`, `compare.md` and `compare.json`. Exit status: 0, 1 when a `--fail-if`
+/// rule tripped, 2 on an error (a missing folder, a malformed rule).
+///
+/// ```
+/// use clap::Parser;
+/// let cli = loadgen::cli::CompareCli::parse_from([
+///     "loadgen compare", "reports/memory", "reports/redis", "--fail-if", "vote_ack.p99 > +10%", "--fail-if", "invariants",
+/// ]);
+/// assert_eq!(cli.fail_if.len(), 2);
+/// assert!(cli.report_dir.is_none() && !cli.markdown);
+/// ```
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadgen compare",
+    bin_name = "loadgen compare",
+    after_help = "RULE (B against A): FIGURE OP CHANGE, e.g. \"vote_ack.p99 > +10%\" (B more than 10 % above A), \"vote_ack.p99 > +5ms\" (us, ms, s), \"deliveries_per_second.mean < -10%\", \"join.count < -0\"; or \"invariants\" (B breaks any invariant) or \"invariants-regressed\" (B breaks one A holds). A rule on a figure missing in either run trips. See docs/comparing-runs.md."
+)]
+pub struct CompareCli {
+    /// Report folder of run A, the baseline (holds summary.json; shard.json for the plots).
+    pub a: PathBuf,
+    /// Report folder of run B, the change.
+    pub b: PathBuf,
+    /// A's name on the pages (default: its run id, or its folder's name).
+    #[arg(long)]
+    pub label_a: Option<String>,
+    /// B's name on the pages.
+    #[arg(long)]
+    pub label_b: Option<String>,
+    /// Where compare.html, compare.md and compare.json go (default reports/compare-<A>-vs-<B>).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Fail (exit 1) when RULE trips (repeatable).
+    #[arg(long = "fail-if", value_name = "RULE")]
+    pub fail_if: Vec<String>,
+    /// Print the Markdown summary (compare.md) to stdout.
+    #[arg(long)]
+    pub markdown: bool,
 }

@@ -73,15 +73,26 @@ run = "true"
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     let s: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/summary.json")).unwrap())
+            .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{log}", s["violations"]);
 
     let f = &s["faults"][0];
     assert_eq!(f["name"], "redis stall");
-    assert_eq!((f["runExit"].as_i64(), f["undoExit"].as_i64()), (Some(0), Some(0)), "{f}");
+    assert_eq!(
+        (f["runExit"].as_i64(), f["undoExit"].as_i64()),
+        (Some(0), Some(0)),
+        "{f}"
+    );
     let (began, ended) = (f["began"].as_i64().unwrap(), f["ended"].as_i64().unwrap());
-    assert!((1_400..2_500).contains(&(ended - began)), "undone 1.5 s later: {f}");
-    assert!(f["votes"]["sent"].as_u64().unwrap() > 10, "votes were sent during it: {f}");
+    assert!(
+        (1_400..2_500).contains(&(ended - began)),
+        "undone 1.5 s later: {f}"
+    );
+    assert!(
+        f["votes"]["sent"].as_u64().unwrap() > 10,
+        "votes were sent during it: {f}"
+    );
     assert_eq!(f["votes"]["accepted"], f["votes"]["sent"], "none lost: {f}");
     assert_eq!(f["invariantsHeld"], true, "{f}");
     assert_eq!(f["questions"].as_array().unwrap().len(), 1, "{f}");
@@ -91,14 +102,26 @@ run = "true"
 
     let late = &s["faults"][1];
     assert_eq!(late["skipped"], true, "{late}");
-    assert!(s["warnings"].to_string().contains("fault too late: never ran"), "{}", s["warnings"]);
+    assert!(
+        s["warnings"]
+            .to_string()
+            .contains("fault too late: never ran"),
+        "{}",
+        s["warnings"]
+    );
 
     let html = std::fs::read_to_string(d.join("run/index.html")).unwrap();
     assert!(html.contains("<h2>Faults</h2>"));
-    assert!(html.matches(">redis stall</text>").count() >= 4, "marked on the plots over time");
+    assert!(
+        html.matches(">redis stall</text>").count() >= 4,
+        "marked on the plots over time"
+    );
     let md = std::fs::read_to_string(d.join("run/summary.md")).unwrap();
     assert!(md.contains("| redis stall | q1+1.5s |"), "{md}");
     // The command's output is kept in the measurements.
     let shard = std::fs::read_to_string(d.join("run/shard.json")).unwrap();
-    assert!(shard.contains("\"output\":\"stopped\""), "the command's output kept");
+    assert!(
+        shard.contains("\"output\":\"stopped\""),
+        "the command's output kept"
+    );
 }

@@ -52,7 +52,8 @@ impl Nemesis {
             .faults
             .into_iter()
             .map(|f| {
-                let (timelines, rec, env, rx) = (timelines.clone(), rec.clone(), env.clone(), rx.clone());
+                let (timelines, rec, env, rx) =
+                    (timelines.clone(), rec.clone(), env.clone(), rx.clone());
                 tokio::spawn(async move { rec.fault(one(f, &timelines, &env, rx, end).await) })
             })
             .collect();
@@ -147,8 +148,14 @@ async fn run(command: &str, env: &[(String, String)], timeout: Duration) -> Comm
     // the pipes.
     let output = Arc::new(std::sync::Mutex::new(Vec::new()));
     let readers: Vec<_> = [
-        child.stdout.take().map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        child.stderr.take().map(|e| Box::new(e) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
     ]
     .into_iter()
     .flatten()
@@ -160,7 +167,10 @@ async fn run(command: &str, env: &[(String, String)], timeout: Duration) -> Comm
                 if n == 0 {
                     break;
                 }
-                output.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
+                output
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(&buf[..n]);
             }
         })
     })
@@ -180,12 +190,15 @@ async fn run(command: &str, env: &[(String, String)], timeout: Duration) -> Comm
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_millis(200), r).await;
     }
-    let mut output = String::from_utf8_lossy(&output.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let mut output =
+        String::from_utf8_lossy(&output.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     if exit.is_none() {
         output.push_str(&format!("\nkilled after {} s", timeout.as_secs_f64()));
     }
     let cut = output.len().saturating_sub(OUTPUT_TAIL);
-    let cut = (cut..=output.len()).find(|i| output.is_char_boundary(*i)).unwrap_or(output.len());
+    let cut = (cut..=output.len())
+        .find(|i| output.is_char_boundary(*i))
+        .unwrap_or(output.len());
     CommandRun {
         command: command.to_owned(),
         started,
@@ -203,22 +216,45 @@ mod tests {
     async fn a_fault_runs_at_its_moment_and_is_undone() {
         let timelines = Arc::new(Timelines::new(1, 1));
         let rec = Arc::new(Recorder::default());
-        let fault = Fault::parse_flag(r#"{ at = "q1+0.2s", run = "echo down $WHO", undo = "echo up", undo_after_s = 0.3 }"#).unwrap();
+        let fault = Fault::parse_flag(
+            r#"{ at = "q1+0.2s", run = "echo down $WHO", undo = "echo up", undo_after_s = 0.3 }"#,
+        )
+        .unwrap();
         let nemesis = Nemesis {
             faults: vec![fault],
             env: vec![("WHO".into(), "redis".into())],
         };
-        let (_stop, all) = nemesis.start(timelines.clone(), rec.clone(), Instant::now() + Duration::from_secs(10));
+        let (_stop, all) = nemesis.start(
+            timelines.clone(),
+            rec.clone(),
+            Instant::now() + Duration::from_secs(10),
+        );
         let live_at = now_millis();
-        timelines.heard_live(0, 0, Live { started_at: live_at, at: live_at, instant: Instant::now() });
+        timelines.heard_live(
+            0,
+            0,
+            Live {
+                started_at: live_at,
+                at: live_at,
+                instant: Instant::now(),
+            },
+        );
         all.await.unwrap();
         let snap = rec.snapshot(crate::clock::ClockMode::Same, 20.0);
         let f = &snap.faults[0];
         let run = f.run.as_ref().unwrap();
         assert_eq!((run.exit, run.output.as_str()), (Some(0), "down redis"));
-        assert!((150..400).contains(&(run.started - live_at)), "{}", run.started - live_at);
+        assert!(
+            (150..400).contains(&(run.started - live_at)),
+            "{}",
+            run.started - live_at
+        );
         let undo = f.undo.as_ref().unwrap();
-        assert!((250..600).contains(&(undo.started - run.started)), "{}", undo.started - run.started);
+        assert!(
+            (250..600).contains(&(undo.started - run.started)),
+            "{}",
+            undo.started - run.started
+        );
     }
 
     #[tokio::test]
@@ -227,17 +263,35 @@ mod tests {
         let rec = Arc::new(Recorder::default());
         let nemesis = Nemesis {
             faults: vec![
-                Fault::parse_flag(r#"{ at = "q1+0s", run = "true", undo = "echo undone", undo_after_s = 600 }"#).unwrap(),
+                Fault::parse_flag(
+                    r#"{ at = "q1+0s", run = "true", undo = "echo undone", undo_after_s = 600 }"#,
+                )
+                .unwrap(),
                 Fault::parse_flag(r#"{ name = "later", at = "q2+0s", run = "true" }"#).unwrap(),
             ],
             env: vec![],
         };
-        let (stop, all) = nemesis.start(timelines.clone(), rec.clone(), Instant::now() + Duration::from_secs(60));
+        let (stop, all) = nemesis.start(
+            timelines.clone(),
+            rec.clone(),
+            Instant::now() + Duration::from_secs(60),
+        );
         let now = now_millis();
-        timelines.heard_live(0, 0, Live { started_at: now, at: now, instant: Instant::now() });
+        timelines.heard_live(
+            0,
+            0,
+            Live {
+                started_at: now,
+                at: now,
+                instant: Instant::now(),
+            },
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
         stop.now();
-        tokio::time::timeout(Duration::from_secs(5), all).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .unwrap()
+            .unwrap();
         let snap = rec.snapshot(crate::clock::ClockMode::Same, 20.0);
         let by_name = |n: &str| snap.faults.iter().find(|f| f.name == n).unwrap().clone();
         assert_eq!(by_name("true").undo.unwrap().output, "undone");

@@ -92,6 +92,9 @@ impl FaultRecord {
 
     /// When it ended: its undo's start, or its own start without one.
     pub fn ended(&self) -> Option<i64> {
-        self.undo.as_ref().map(|u| u.started).or_else(|| self.began())
+        self.undo
+            .as_ref()
+            .map(|u| u.started)
+            .or_else(|| self.began())
     }
 }

@@ -241,7 +241,9 @@ impl Recorder {
     pub fn error(&self, code: &str, at: i64) {
         self.with(|i| {
             *i.errors_by_code.entry(code.to_owned()).or_default() += 1;
-            *i.error_times.entry((at / 1000, code.to_owned())).or_default() += 1;
+            *i.error_times
+                .entry((at / 1000, code.to_owned()))
+                .or_default() += 1;
         });
     }
 

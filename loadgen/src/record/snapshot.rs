@@ -6,8 +6,8 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::attendance::Attendance;
-use super::faults::{FaultRecord, VoteOutcomes};
 use super::codec::{decode, encode, new_hist, shifted};
+use super::faults::{FaultRecord, VoteOutcomes};
 use super::{Inner, QuestionTally, Second, Spread, metric};
 use crate::clock::{ClockMode, ClockReport};
 

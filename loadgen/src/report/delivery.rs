@@ -126,8 +126,10 @@ pub fn check(snap: &Snapshot, info: &RunInfo, margin_ms: i64) -> Findings {
                 if missed > 0 {
                     short = true;
                     if f.missed_stamps.len() < 1_000_000 {
-                        f.missed_stamps
-                            .extend(std::iter::repeat_n(first_missed.unwrap_or(s.from), missed as usize));
+                        f.missed_stamps.extend(std::iter::repeat_n(
+                            first_missed.unwrap_or(s.from),
+                            missed as usize,
+                        ));
                     }
                     if f.examples.len() < 3 {
                         f.examples.push(describe(s, conf, qid, kind, first_missed));

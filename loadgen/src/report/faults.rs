@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::faults::{FaultRecord, VoteOutcomes};
 use crate::record::Snapshot;
+use crate::record::faults::{FaultRecord, VoteOutcomes};
 
 /// A fault's effects are counted from its start to this long after its end (its undo).
 pub const AFTERMATH_MS: i64 = 10_000;
@@ -60,7 +60,11 @@ impl FaultSummary {
 
 /// Each fault of `snap`, with `missed_stamps` from the delivery check and the questions whose
 /// invariants broke.
-pub fn summarize(snap: &Snapshot, missed_stamps: &[i64], bad_questions: &[String]) -> Vec<FaultSummary> {
+pub fn summarize(
+    snap: &Snapshot,
+    missed_stamps: &[i64],
+    bad_questions: &[String],
+) -> Vec<FaultSummary> {
     let spans = question_spans(snap);
     snap.faults
         .iter()
@@ -141,7 +145,10 @@ fn one(
         .filter(|(_, (a, b))| *a <= to && *b >= from)
         .map(|(q, _)| q.clone())
         .collect();
-    s.missed_broadcasts = missed_stamps.iter().filter(|t| (from..=to).contains(*t)).count() as u64;
+    s.missed_broadcasts = missed_stamps
+        .iter()
+        .filter(|t| (from..=to).contains(*t))
+        .count() as u64;
     s.invariants_held =
         s.missed_broadcasts == 0 && !s.questions.iter().any(|q| bad_questions.contains(q));
     s
@@ -157,8 +164,18 @@ mod tests {
         FaultRecord {
             name: "redis".into(),
             at: "q1+10s".into(),
-            run: Some(CommandRun { command: "kill".into(), started: began, exit: Some(0), output: String::new() }),
-            undo: Some(CommandRun { command: "start".into(), started: ended, exit: Some(0), output: String::new() }),
+            run: Some(CommandRun {
+                command: "kill".into(),
+                started: began,
+                exit: Some(0),
+                output: String::new(),
+            }),
+            undo: Some(CommandRun {
+                command: "start".into(),
+                started: ended,
+                exit: Some(0),
+                output: String::new(),
+            }),
         }
     }
 
@@ -167,7 +184,15 @@ mod tests {
         let mut snap = Snapshot::default();
         let t0 = 1_000_000;
         let put = |snap: &mut Snapshot, ms: i64, accepted: u64, refused: u64| {
-            snap.vote_times.insert(ms / 100, VoteOutcomes { sent: accepted + refused, accepted, refused, unanswered: 0 });
+            snap.vote_times.insert(
+                ms / 100,
+                VoteOutcomes {
+                    sent: accepted + refused,
+                    accepted,
+                    refused,
+                    unanswered: 0,
+                },
+            );
         };
         put(&mut snap, t0 - 500, 5, 0); // before: not counted
         put(&mut snap, t0 + 300, 2, 0);
@@ -175,14 +200,35 @@ mod tests {
         put(&mut snap, t0 + 2_000, 1, 3);
         put(&mut snap, t0 + 3_500, 6, 0); // accepted again 3.5 s in
         snap.faults = vec![fault(t0, t0 + 2_000)];
-        snap.error_times = vec![(t0 / 1000 + 1, "TIMEOUT".into(), 3), (t0 / 1000 - 100, "TIMEOUT".into(), 1)];
-        snap.broadcasts.insert(format!("question:live q1 {}", t0 - 10_000), Spread::default());
-        snap.broadcasts.insert(format!("question:closed q1 {}", t0 + 20_000), Spread::default());
-        snap.broadcasts.insert(format!("question:live q0 {}", t0 - 60_000), Spread::default());
-        snap.broadcasts.insert(format!("question:closed q0 {}", t0 - 30_000), Spread::default());
+        snap.error_times = vec![
+            (t0 / 1000 + 1, "TIMEOUT".into(), 3),
+            (t0 / 1000 - 100, "TIMEOUT".into(), 1),
+        ];
+        snap.broadcasts.insert(
+            format!("question:live q1 {}", t0 - 10_000),
+            Spread::default(),
+        );
+        snap.broadcasts.insert(
+            format!("question:closed q1 {}", t0 + 20_000),
+            Spread::default(),
+        );
+        snap.broadcasts.insert(
+            format!("question:live q0 {}", t0 - 60_000),
+            Spread::default(),
+        );
+        snap.broadcasts.insert(
+            format!("question:closed q0 {}", t0 - 30_000),
+            Spread::default(),
+        );
         let s = &summarize(&snap, &[t0 + 1_000, t0 - 50_000], &[])[0];
-        assert_eq!((s.votes.sent, s.votes.accepted, s.votes.refused), (16, 9, 7));
-        assert_eq!((s.first_failure_ms, s.accepted_again_ms), (Some(800), Some(3_500)));
+        assert_eq!(
+            (s.votes.sent, s.votes.accepted, s.votes.refused),
+            (16, 9, 7)
+        );
+        assert_eq!(
+            (s.first_failure_ms, s.accepted_again_ms),
+            (Some(800), Some(3_500))
+        );
         assert_eq!(s.errors_by_code.get("TIMEOUT"), Some(&3));
         assert_eq!(s.questions, ["q1"]);
         assert_eq!(s.missed_broadcasts, 1);
@@ -191,7 +237,13 @@ mod tests {
 
     #[test]
     fn a_fault_that_never_ran_is_skipped() {
-        let snap = Snapshot { faults: vec![FaultRecord { name: "later".into(), ..FaultRecord::default() }], ..Snapshot::default() };
+        let snap = Snapshot {
+            faults: vec![FaultRecord {
+                name: "later".into(),
+                ..FaultRecord::default()
+            }],
+            ..Snapshot::default()
+        };
         let s = &summarize(&snap, &[], &[])[0];
         assert!(s.skipped && s.invariants_held);
     }

@@ -323,13 +323,30 @@ impl Summary {
     }
 
     /// `metric.figure` (e.g. `vote_ack.p99`, `deliveries_per_second.mean`) as a number.
+    /// `servers.cpu_secs` and `servers.rss_kib` add up the watched server processes (none when
+    /// no process was watched).
+    ///
+    /// ```
+    /// let mut s = loadgen::report::Summary::default();
+    /// assert_eq!(s.figure("servers.cpu_secs"), None);
+    /// s.servers.push(loadgen::report::summary::ServerSummary { cpu_secs: 1.5, ..Default::default() });
+    /// s.servers.push(loadgen::report::summary::ServerSummary { cpu_secs: 2.0, ..Default::default() });
+    /// assert_eq!(s.figure("servers.cpu_secs"), Some(3.5));
+    /// assert_eq!(s.figure("vote_ack.p99"), None);
+    /// ```
     pub fn figure(&self, name: &str) -> Option<f64> {
         let (metric, figure) = name.rsplit_once('.')?;
+        let servers = |f: fn(&ServerSummary) -> f64| {
+            (!self.servers.is_empty()).then(|| self.servers.iter().map(f).sum())
+        };
         match (metric, figure) {
             ("deliveries_per_second", "mean") => Some(self.deliveries_per_second_mean),
             ("deliveries_per_second", "peak") => Some(self.deliveries_per_second_peak as f64),
             ("generator", "cpu_secs") => Some(self.generator.cpu_secs),
             ("generator", "rss_kib") => Some(self.generator.rss_kib as f64),
+            ("generator", "cpu_share") => Some(self.generator.cpu_share),
+            ("servers", "cpu_secs") => servers(|s| s.cpu_secs),
+            ("servers", "rss_kib") => servers(|s| s.rss_kib as f64),
             _ => self.metrics.get(metric)?.get(figure),
         }
     }

@@ -189,14 +189,21 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
     }
     if snap.error_times.is_empty() {
         // Measurements of an earlier version: errors without their times.
-        unexpected = snap.errors_by_code.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+        unexpected = snap
+            .errors_by_code
+            .iter()
+            .map(|(c, n)| (c.as_str(), *n))
+            .collect();
     }
     for (code, n) in unexpected {
         v.push(format!("{n} unexpected error events {code}"));
     }
     for f in &faults {
         if f.skipped {
-            warnings.push(format!("fault {}: never ran (the run ended before {})", f.name, f.at));
+            warnings.push(format!(
+                "fault {}: never ran (the run ended before {})",
+                f.name, f.at
+            ));
         } else if f.run_exit != Some(0) {
             warnings.push(format!(
                 "fault {}: its command exited with {:?}: the fault may not have happened",
@@ -204,7 +211,10 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             ));
         }
         if f.undo_exit.is_some_and(|c| c != 0) {
-            warnings.push(format!("fault {}: its undo exited with {:?}", f.name, f.undo_exit));
+            warnings.push(format!(
+                "fault {}: its undo exited with {:?}",
+                f.name, f.undo_exit
+            ));
         }
     }
 

@@ -49,8 +49,11 @@ impl Fault {
         struct One {
             fault: Fault,
         }
-        let one: One = toml::from_str(&format!("fault = {text}")).map_err(|e| format!("--fault {text}: {e}"))?;
-        one.fault.check().map_err(|e| format!("--fault {text}: {e}"))?;
+        let one: One = toml::from_str(&format!("fault = {text}"))
+            .map_err(|e| format!("--fault {text}: {e}"))?;
+        one.fault
+            .check()
+            .map_err(|e| format!("--fault {text}: {e}"))?;
         Ok(one.fault)
     }
 
@@ -91,7 +94,11 @@ impl FromStr for FaultTime {
 
     /// `q<k>+<seconds>s` or `<seconds>s` (after question 1).
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?}: expected q<question>+<seconds>s (\"q2+10s\") or <seconds>s (\"10s\", after question 1)");
+        let bad = || {
+            format!(
+                "{s:?}: expected q<question>+<seconds>s (\"q2+10s\") or <seconds>s (\"10s\", after question 1)"
+            )
+        };
         let t = s.trim();
         let (question, rest) = match t.strip_prefix('q') {
             Some(r) => {
@@ -104,7 +111,13 @@ impl FromStr for FaultTime {
             }
             None => (0, t),
         };
-        let secs: f64 = rest.trim().strip_suffix('s').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+        let secs: f64 = rest
+            .trim()
+            .strip_suffix('s')
+            .ok_or_else(bad)?
+            .trim()
+            .parse()
+            .map_err(|_| bad())?;
         if !(0.0..=86_400.0).contains(&secs) {
             return Err(bad());
         }
@@ -117,7 +130,12 @@ impl FromStr for FaultTime {
 
 impl fmt::Display for FaultTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "q{}+{}s", self.question + 1, self.after_ms as f64 / 1000.0)
+        write!(
+            f,
+            "q{}+{}s",
+            self.question + 1,
+            self.after_ms as f64 / 1000.0
+        )
     }
 }
 
@@ -129,7 +147,9 @@ impl Serialize for FaultTime {
 
 impl<'de> Deserialize<'de> for FaultTime {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -139,11 +159,30 @@ mod tests {
 
     #[test]
     fn moments_read_both_ways() {
-        assert_eq!("q2+10s".parse(), Ok(FaultTime { question: 1, after_ms: 10_000 }));
-        assert_eq!("2.5s".parse(), Ok(FaultTime { question: 0, after_ms: 2_500 }));
+        assert_eq!(
+            "q2+10s".parse(),
+            Ok(FaultTime {
+                question: 1,
+                after_ms: 10_000
+            })
+        );
+        assert_eq!(
+            "2.5s".parse(),
+            Ok(FaultTime {
+                question: 0,
+                after_ms: 2_500
+            })
+        );
         assert!("q0+1s".parse::<FaultTime>().unwrap_err().contains("from 1"));
         assert!("q2+10".parse::<FaultTime>().is_err());
-        assert_eq!(FaultTime { question: 1, after_ms: 2_500 }.to_string(), "q2+2.5s");
+        assert_eq!(
+            FaultTime {
+                question: 1,
+                after_ms: 2_500
+            }
+            .to_string(),
+            "q2+2.5s"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `loadgen`: runs a load test (one process, `--workers K` child processes, or one `--shard I/N`
-//! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards.
+//! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards;
+//! `loadgen compare A B` compares two reports.
 //!
 //! Its options are [`loadgen::cli`]'s; the server under test is chosen by `lcr-profile`; what
 //! the audience does is [`loadgen::workload`]'s.
 
+mod compare;
 mod created;
 mod merge;
 mod run;
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use loadgen::cli::{Cli, MergeCli};
+use loadgen::cli::{Cli, CompareCli, MergeCli};
 use loadgen::report::{self, Slo};
 
 /// The async runtime (see [`reference_server::tokio_runtime`]).
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
             let cli = MergeCli::parse_from(args.iter().skip(1));
             runtime(None).and_then(|rt| rt.block_on(merge::merge(cli)))
         }
+        Some("compare") => compare::compare(CompareCli::parse_from(args.iter().skip(1))),
         _ => {
             let mut cli = Cli::parse();
             cli.settle_shard()

@@ -259,8 +259,16 @@ pub async fn run(cli: Cli, argv: Vec<String>) -> anyhow::Result<bool> {
             }
             _ => None,
         };
-        let snaps =
-            super::workers::run_workers(&argv, workers, &run_id, &dir, &targets, secrets, &nemesis.env[0].1).await?;
+        let snaps = super::workers::run_workers(
+            &argv,
+            workers,
+            &run_id,
+            &dir,
+            &targets,
+            secrets,
+            &nemesis.env[0].1,
+        )
+        .await?;
         Snapshot::merge(&snaps)
     } else {
         let progress = match cli.shard {

@@ -140,12 +140,16 @@ impl Voter {
         }
         let first = q.answers == 0;
         q.answers += 1;
-        let counted = accepted
-            || (q.resent && q.accepted == 0 && reason == RejectReason::Duplicate.as_str());
+        let counted =
+            accepted || (q.resent && q.accepted == 0 && reason == RejectReason::Duplicate.as_str());
         if first {
             sink.rec.vote_outcome(
                 q.sent_ms,
-                if counted { Outcome::Accepted } else { Outcome::Refused },
+                if counted {
+                    Outcome::Accepted
+                } else {
+                    Outcome::Refused
+                },
             );
         }
         if accepted {
@@ -190,8 +194,9 @@ impl Voter {
         }
         q.answers += 1;
         let reason = format!("error {code}");
-        sink.rec
-            .question(qid, |t| *t.rejected_by_reason.entry(reason).or_default() += 1);
+        sink.rec.question(qid, |t| {
+            *t.rejected_by_reason.entry(reason).or_default() += 1
+        });
     }
 
     /// The voter's tallies, once it is done.

@@ -119,7 +119,11 @@ fn faults_table(page: &mut String, s: &Summary) {
         return;
     }
     page.push_str("<h2>Faults</h2><table><tr><th>fault</th><th>at</th><th>lasted</th><th>votes sent</th><th>accepted</th><th>refused</th><th>unanswered</th><th>first failure</th><th>accepted again</th><th>back in the room</th><th>errors</th><th>owed broadcasts missed</th><th>invariants</th></tr>");
-    let secs = |ms: Option<i64>| ms.map_or("–".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0));
+    let secs = |ms: Option<i64>| {
+        ms.map_or("–".to_owned(), |ms| {
+            format!("{:.1} s", ms as f64 / 1000.0)
+        })
+    };
     for f in &s.faults {
         if f.skipped {
             let _ = write!(
@@ -146,7 +150,11 @@ fn faults_table(page: &mut String, s: &Summary) {
             f.rejoins,
             esc(&format!("{:?}", f.errors_by_code)),
             f.missed_broadcasts,
-            if f.invariants_held { "held ✓" } else { "broken ✗" }
+            if f.invariants_held {
+                "held ✓"
+            } else {
+                "broken ✗"
+            }
         );
     }
     let _ = write!(

@@ -102,7 +102,11 @@ pub fn markdown(s: &Summary) -> String {
                     (_, None, Some(_)) => "never".to_owned(),
                 },
                 f.errors_by_code,
-                if f.invariants_held { "held" } else { "**broken**" }
+                if f.invariants_held {
+                    "held"
+                } else {
+                    "**broken**"
+                }
             );
         }
     }
