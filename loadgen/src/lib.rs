@@ -8,7 +8,8 @@
 //! audience does comes from a workload: many conferences of varied sizes, bursts of votes,
 //! late joiners, leaves and reconnect storms. Reports go to `reports/<run-id>/`.
 //!
-//! - [`cli`]: the `loadgen` binary's options (a run, `merge`), importable.
+//! - [`cli`]: the `loadgen` binary's options (a run, `merge`, `capacity`), importable.
+//! - [`capacity`]: `loadgen capacity`, the audience stepped up to the knee.
 //! - [`workload`]: what the audience does (`--workload` TOML).
 //! - [`plan`]: the run decided up front (conferences, ids, shards, every voter's part).
 //! - [`drive`]: voters and hosts on the lean client of `lcr-client`.
@@ -19,6 +20,7 @@
 //! - [`progress`]: the live progress line.
 
 pub mod attack;
+pub mod capacity;
 pub mod cli;
 pub mod clock;
 pub mod drive;
