@@ -1,6 +1,6 @@
-//! `loadgen`'s command line: a run ([`Cli`]), `loadgen merge` ([`MergeCli`]) and `loadgen compare`
-//! ([`CompareCli`]). Public so that
-//! other crates can check against the real flags (`lcr-deploy`'s compose test reads them through
+//! `loadgen`'s command line: a run ([`Cli`]), `loadgen merge` ([`MergeCli`]), `loadgen compare`
+//! ([`CompareCli`]) and `loadgen capacity` ([`CapacityCli`]). Public so that other crates can
+//! check against the real flags (`lcr-deploy`'s compose test reads them through
 //! [`clap::CommandFactory`]).
 //!
 //! ```
@@ -11,7 +11,7 @@
 //! assert_eq!(cli.workload().unwrap().voters(), 10);
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
@@ -287,4 +287,184 @@ pub struct CompareCli {
     /// Print the Markdown summary (compare.md) to stdout.
     #[arg(long)]
     pub markdown: bool,
+}
+
+/// `loadgen capacity`: step the audience up to the knee.
+///
+/// Its own options are below; every other argument is a run option (`loadgen --help`) passed
+/// unchanged to each step's run, so a search takes whatever a run takes (a workload, a profile,
+/// targets, workers, the question's duration, goose's options) without this list having to
+/// follow the run's. What the search decides for each step (voters, one question, the report
+/// folder, the run id, the SLOs) cannot be given as a run option.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "loadgen capacity",
+    disable_version_flag = true,
+    after_help = "Every other option is a run option (see `loadgen --help`), passed to each step: --workload, --profile, --target, --redis-url, --workers, --question-duration, --seed, goose's options… Each step runs `loadgen <run options> --voters N --questions 1 --report-dir DIR/step-N --run-id ID-N --slo …` and the search stops at the first step that fails. Exit code: 0 when the knee is at least --require (default --from), 1 when it is not (no step passed, or the server failed below it), 2 when a step could not be run or the generator limited the step that fell short. docs/capacity.md explains."
+)]
+pub struct CapacityCli {
+    /// Voters of the first step.
+    #[arg(long, default_value_t = 1000)]
+    pub from: usize,
+    /// Voters of the last step: the search ends here when every step passed.
+    #[arg(long, default_value_t = 100_000)]
+    pub to: usize,
+    /// Each step's voters are the one before's times this (above 1), rounded; `--to` is the
+    /// last step.
+    #[arg(long, default_value_t = 2.0)]
+    pub factor: f64,
+    /// Service-level objectives every step must meet, e.g. "vote_ack.p99<200ms" (repeatable).
+    /// Default: vote_ack.p99<500ms and fanout_question_live.p99<1s.
+    #[arg(long = "slo")]
+    pub slos: Vec<String>,
+    /// Fail (exit 1) unless the knee is at least this many voters (default: --from).
+    #[arg(long)]
+    pub require: Option<usize>,
+    /// Where capacity.json, capacity.html and each step's folder go (default
+    /// reports/<run-id>).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Names the search (default capacity-<unix time>); step N's run is `<run-id>-N`.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// The run options, passed to every step.
+    #[arg(skip)]
+    pub run_options: Vec<String>,
+}
+
+/// Run options the search sets for each step itself.
+pub const CAPACITY_DECIDES: [&str; 9] = [
+    "--voters",
+    "--questions",
+    "--report-dir",
+    "--run-id",
+    "--shard",
+    "--shards",
+    "--shard-index",
+    "--created",
+    "--no-setup",
+];
+
+impl CapacityCli {
+    /// Parses the arguments after `capacity`: its own options wherever they stand (`--to 10`
+    /// or `--to=10`), every other argument kept in order as a run option. After `--`, every
+    /// argument is a run option.
+    ///
+    /// ```
+    /// let args = ["--from", "40", "--question-duration", "3", "--to=160", "--slo", "vote_ack.p99<5s"];
+    /// let cli = loadgen::cli::CapacityCli::parse_args(args.iter().map(|s| s.to_string())).unwrap();
+    /// assert_eq!((cli.from, cli.to, cli.factor), (40, 160, 2.0));
+    /// assert_eq!(cli.slos, ["vote_ack.p99<5s"]);
+    /// assert_eq!(cli.run_options, ["--question-duration", "3"]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// clap's, for its own options (and `--help`).
+    pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<CapacityCli, clap::Error> {
+        use clap::CommandFactory;
+        let command = CapacityCli::command();
+        let takes_value = |long: &str| -> Option<bool> {
+            if long == "help" {
+                return Some(false);
+            }
+            command
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .map(|a| a.get_action().takes_values())
+        };
+        let (mut own, mut run) = (vec!["loadgen capacity".to_owned()], Vec::new());
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            if a == "--" {
+                run.extend(args.by_ref());
+                break;
+            }
+            let long = a
+                .strip_prefix("--")
+                .map(|l| l.split('=').next().unwrap_or(l));
+            match long.and_then(takes_value) {
+                Some(true) if !a.contains('=') => {
+                    own.push(a);
+                    own.extend(args.next());
+                }
+                Some(_) => own.push(a),
+                None if a == "-h" => own.push(a),
+                None => run.push(a),
+            }
+        }
+        let mut cli = CapacityCli::try_parse_from(own)?;
+        cli.run_options = run;
+        Ok(cli)
+    }
+
+    /// The run of the first step as a run would read it (so a typo stops the search before
+    /// its first step, not after it): the run options and `--voters`, `--questions 1`.
+    ///
+    /// ```
+    /// use loadgen::cli::CapacityCli;
+    /// let cli = |a: &[&str]| CapacityCli::parse_args(a.iter().map(|s| s.to_string())).unwrap();
+    /// assert!(cli(&["--question-duration", "3"]).first_run().is_ok());
+    /// let err = cli(&["--voters", "10"]).first_run().unwrap_err().to_string();
+    /// assert!(err.contains("--voters"), "{err}");
+    /// assert!(cli(&["--no-such-option"]).first_run().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A run option the search decides, one a run does not take, or a workload that does not
+    /// hold.
+    pub fn first_run(&self) -> Result<Cli, crate::capacity::CapacityError> {
+        use crate::capacity::CapacityError;
+        for a in &self.run_options {
+            let name = a.split('=').next().unwrap_or(a);
+            if CAPACITY_DECIDES.contains(&name) {
+                return Err(CapacityError::RunOption {
+                    option: a.clone(),
+                    why: "the search sets it for each step (voters from --from to --to, one question, the report in DIR/step-N, the run id ID-N): leave it out".into(),
+                });
+            }
+        }
+        let args = ["loadgen".to_owned()]
+            .into_iter()
+            .chain(self.run_options.iter().cloned())
+            .chain(Self::step_options(
+                self.from,
+                Path::new("step"),
+                "step",
+                &self.slos,
+            ));
+        let cli = Cli::try_parse_from(args).map_err(|e| CapacityError::RunOption {
+            option: self.run_options.join(" "),
+            why: e.render().to_string().trim().to_owned(),
+        })?;
+        cli.workload().map_err(|e| CapacityError::RunOption {
+            option: "--workload".into(),
+            why: e.to_string(),
+        })?;
+        Ok(cli)
+    }
+
+    /// What the search adds to the run options for the step of `voters`, judged by `slos`.
+    pub fn step_options(
+        voters: usize,
+        report_dir: &Path,
+        run_id: &str,
+        slos: &[String],
+    ) -> Vec<String> {
+        let mut out = vec![
+            "--voters".to_owned(),
+            voters.to_string(),
+            "--questions".into(),
+            "1".into(),
+            "--report-dir".into(),
+            report_dir.display().to_string(),
+            "--run-id".into(),
+            run_id.into(),
+        ];
+        for slo in slos {
+            out.extend(["--slo".to_owned(), slo.clone()]);
+        }
+        out
+    }
 }

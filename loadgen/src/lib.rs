@@ -8,7 +8,8 @@
 //! audience does comes from a workload: many conferences of varied sizes, bursts of votes,
 //! late joiners, leaves and reconnect storms. Reports go to `reports/<run-id>/`.
 //!
-//! - [`cli`]: the `loadgen` binary's options (a run, `merge`, `compare`), importable.
+//! - [`cli`]: the `loadgen` binary's options (a run, `merge`, `compare`, `capacity`),
+//!   importable.
 //! - [`workload`]: what the audience does (`--workload` TOML).
 //! - [`plan`]: the run decided up front (conferences, ids, shards, every voter's part).
 //! - [`drive`]: voters and hosts on the lean client of `lcr-client`.
@@ -17,9 +18,11 @@
 //! - [`record`]: HDR histograms, time series, spreads, tallies, sessions; mergeable snapshots.
 //! - [`report`]: the verdict, `summary.json`, `summary.md`, `index.html` with plots, HDR logs.
 //! - [`compare`]: two runs' reports side by side (`loadgen compare`), with `--fail-if` rules.
+//! - [`capacity`]: `loadgen capacity`, the audience stepped up to the knee.
 //! - [`progress`]: the live progress line.
 
 pub mod attack;
+pub mod capacity;
 pub mod cli;
 pub mod clock;
 pub mod compare;

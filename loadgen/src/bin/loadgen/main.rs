@@ -1,10 +1,12 @@
 //! `loadgen`: runs a load test (one process, `--workers K` child processes, or one `--shard I/N`
 //! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards;
-//! `loadgen compare A B` compares two reports.
+//! `loadgen compare A B` compares two reports; `loadgen capacity` steps the audience up to the
+//! knee, a run per step.
 //!
 //! Its options are [`loadgen::cli`]'s; the server under test is chosen by `lcr-profile`; what
 //! the audience does is [`loadgen::workload`]'s.
 
+mod capacity;
 mod compare;
 mod created;
 mod merge;
@@ -34,6 +36,15 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let outcome = match args.get(1).map(String::as_str) {
+        Some("capacity") => {
+            return match capacity::capacity(&args[2..]) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Some("merge") => {
             let cli = MergeCli::parse_from(args.iter().skip(1));
             runtime(None).and_then(|rt| rt.block_on(merge::merge(cli)))
