@@ -25,11 +25,23 @@ pub struct Findings {
     pub per_conference: BTreeMap<u32, (u64, u64, u64, u64, u64)>,
     /// A few missed deliveries, described, for the report.
     pub examples: Vec<String>,
-    /// Ticks D16 requires that nobody received, per question.
-    pub ticks_never_sent: Vec<String>,
+    /// Ticks D16 requires that nobody received: per question, a sentence, the question and the
+    /// ticks' due times.
+    pub ticks_never_sent: Vec<TicksNeverSent>,
     /// The server time of every missed delivery (a miss inside a session's span is put at the
     /// span's first missing stamp), for the faults' windows.
     pub missed_stamps: Vec<i64>,
+}
+
+/// Ticks of one question that D16 requires and nobody received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicksNeverSent {
+    /// The question.
+    pub question: String,
+    /// When each was due (server time, ms).
+    pub due: Vec<i64>,
+    /// The sentence for the report.
+    pub text: String,
 }
 
 /// One question's broadcasts of one kind, by server time.
@@ -177,7 +189,7 @@ fn ticks_never_sent(
     info: &RunInfo,
     sent: &HashMap<(&str, Kind), Sent>,
     margin_ms: i64,
-) -> Vec<String> {
+) -> Vec<TicksNeverSent> {
     let mut out = Vec::new();
     for (c, conf) in info.conferences.iter().enumerate() {
         for (k, qid) in conf.question_ids.iter().enumerate() {
@@ -214,10 +226,14 @@ fn ticks_never_sent(
                 })
                 .collect();
             if !missing.is_empty() {
-                out.push(format!(
-                    "{qid}: no voter received the tick(s) due {} s after startedAt (D16: one every second until the close)",
-                    missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-                ));
+                out.push(TicksNeverSent {
+                    question: qid.clone(),
+                    due: missing.iter().map(|j| started + j * 1000).collect(),
+                    text: format!(
+                        "{qid}: no voter received the tick(s) due {} s after startedAt (D16: one every second until the close)",
+                        missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                });
             }
         }
     }
@@ -366,8 +382,11 @@ mod tests {
         snap.broadcasts.remove("question:timer_update q 12000");
         let f = check(&snap, &info(), 100);
         assert_eq!(f.ticks_never_sent.len(), 1);
+        assert_eq!(f.ticks_never_sent[0].due, [12_000]);
         assert!(
-            f.ticks_never_sent[0].contains("due 2 s after startedAt"),
+            f.ticks_never_sent[0]
+                .text
+                .contains("due 2 s after startedAt"),
             "{:?}",
             f.ticks_never_sent
         );

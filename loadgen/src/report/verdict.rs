@@ -87,7 +87,7 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             found.summary.duplicated
         ));
     }
-    v.extend(found.ticks_never_sent.iter().cloned());
+    v.extend(found.ticks_never_sent.iter().map(|t| t.text.clone()));
 
     // Per question.
     let conference_of: BTreeMap<&str, &str> = info
@@ -173,6 +173,14 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
         });
     }
 
+    // A question with a tick nobody received broke D16.
+    for t in &found.ticks_never_sent {
+        if let Some(q) = questions.iter_mut().find(|q| q.question_id == t.question) {
+            q.ok = false;
+            bad_conferences.insert(q.conference_id.clone());
+        }
+    }
+
     // The faults, and the errors outside them: an error while a fault lasts is the fault's
     // (reported with it); any other is a violation.
     let bad_questions: Vec<String> = questions
@@ -180,7 +188,18 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
         .filter(|q| !q.ok)
         .map(|q| q.question_id.clone())
         .collect();
-    let faults = super::faults::summarize(snap, &found.missed_stamps, &bad_questions);
+    let missed: Vec<i64> = found
+        .missed_stamps
+        .iter()
+        .copied()
+        .chain(
+            found
+                .ticks_never_sent
+                .iter()
+                .flat_map(|t| t.due.iter().copied()),
+        )
+        .collect();
+    let faults = super::faults::summarize(snap, &missed, &bad_questions);
     let mut unexpected: BTreeMap<&str, u64> = BTreeMap::new();
     for (sec, code, n) in &snap.error_times {
         if !faults.iter().any(|f| f.covers_second(*sec)) {
