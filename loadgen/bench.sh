@@ -20,7 +20,19 @@
 # closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end.
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash), or with KILL_SIGNAL (TERM: a graceful stop, which hands its
-# countdowns over); pass --reconnect so its voters come back on another node.
+# countdowns over); pass --reconnect so its voters come back on another node. It is a fault of
+# loadgen's nemesis (--fault), reported with the votes and errors around it.
+# REDIS_PERSIST (redis): none (default) | rdb | everysec | always: Redis's durability, from no
+# persistence to an append-only file fsynced on every write.
+# Faults (loadgen --fault, docs/faults.md) find what they act on in the environment:
+#   BENCH_REDIS_PID       Redis's pid as started (kill -STOP, kill -9)
+#   BENCH_REDIS_START     the command that starts Redis again on the same port and data
+#                         (daemonized; its pid then in BENCH_REDIS_PIDFILE)
+#   BENCH_NODE_PIDS       the nodes' pids, in order; BENCH_NODE_PID_1, _2, ... each
+#   BENCH_TARGETS         the nodes' URLs, comma-separated
+# e.g. a Redis crash and restart 10 s into the first question:
+#   loadgen/bench.sh 10000 redis 2 --fault '{ name = "redis crash", at = "q1+10s",
+#     run = "kill -9 $BENCH_REDIS_PID", undo = "$BENCH_REDIS_START", undo_after_s = 1 }'
 # SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare).
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
@@ -39,16 +51,34 @@ cleanup() {
     kill -TERM "${pids[$j]}" 2>/dev/null || true
     [ "$j" -eq 0 ] || wait "${pids[$j]}" 2>/dev/null || true
   done
+  # A Redis a fault started again runs daemonized: its pid is in the pidfile.
+  if [ -n "${rdir:-}" ] && [ -s "$rdir/redis.pid" ]; then
+    kill -CONT "$(cat "$rdir/redis.pid")" 2>/dev/null || true
+    kill -TERM "$(cat "$rdir/redis.pid")" 2>/dev/null || true
+  fi
   wait 2>/dev/null || true
+  [ -z "${rdir:-}" ] || rm -rf "$rdir"
 }
 trap cleanup EXIT
 redis_args=()
 if [ "$store" = redis ]; then
   rport=$(free_port)
+  rdir=$(mktemp -d /tmp/bench-redis-XXXXXX)
+  case "${REDIS_PERSIST:-none}" in
+    none) persist=(--save "" --appendonly no) ;;
+    rdb) persist=(--save "1 1" --appendonly no) ;;
+    everysec | always) persist=(--save "" --appendonly yes --appendfsync "$REDIS_PERSIST") ;;
+    *) echo "bench: REDIS_PERSIST must be none, rdb, everysec or always" >&2; exit 2 ;;
+  esac
+  redis_cmd=(redis-server --port "$rport" --bind 127.0.0.1 --dir "$rdir" --pidfile "$rdir/redis.pid" "${persist[@]}" --maxclients 100000)
   # Redis is every node's shared dependency (in production it has a machine of its own): on
   # one box it runs at a higher priority than the nodes and the generator.
-  nice -n -10 redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxclients 100000 >/dev/null &
+  nice -n -10 "${redis_cmd[@]}" >"$rdir/redis.log" 2>&1 &
   pids+=($!)
+  export BENCH_REDIS_PID=$!
+  export BENCH_REDIS_PIDFILE="$rdir/redis.pid"
+  BENCH_REDIS_START="$(printf '%q ' nice -n -10 "${redis_cmd[@]}") --daemonize yes --logfile $rdir/redis.log"
+  export BENCH_REDIS_START
   until redis-cli -p "$rport" ping >/dev/null 2>&1; do sleep 0.1; done
   redis_args=(--redis-url "redis://127.0.0.1:$rport")
 fi
@@ -64,6 +94,9 @@ for i in $(seq 1 "$servers"); do
 done
 run_id=bench-$(date +%s)
 export JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin
+BENCH_NODE_PIDS="${spids[*]}"; BENCH_TARGETS=$(IFS=,; echo "${targets[*]}")
+export BENCH_NODE_PIDS BENCH_TARGETS
+for i in "${!spids[@]}"; do export "BENCH_NODE_PID_$((i + 1))=${spids[$i]}"; done
 if [ "$store" = memory ] && [ "$servers" -gt 1 ]; then
   # Separate conferences, one generator per server, at the same time.
   per=$(( voters / servers )); gpids=()
@@ -102,13 +135,8 @@ if [ "$store" = redis ]; then
 fi
 if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   victim=${spids[$(( KILL_NODE - 1 ))]}
-  (
-    until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
-    sleep "${KILL_DELAY:-5}"
-    echo "bench: killing node $KILL_NODE (pid $victim) with SIG${KILL_SIGNAL:-KILL} at $(date +%T.%N)" >&2
-    kill -"${KILL_SIGNAL:-KILL}" "$victim"
-  ) &
-  pids+=($!)
+  sig=${KILL_SIGNAL:-KILL}
+  args+=(--fault "{ name = \"node $KILL_NODE SIG$sig\", at = \"q1+${KILL_DELAY:-5}s\", run = \"kill -$sig $victim\" }")
 fi
 status=0
 ${PIN:+chrt --batch 0} "$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
