@@ -228,6 +228,9 @@ pub struct GeneratorSummary {
     pub cpu_share: f64,
     /// Why the generator may have been the bottleneck, if it may.
     pub bottleneck: Option<String>,
+    /// CPU µs per message the voters received (the server's too when it ran in the generator's
+    /// process).
+    pub cpu_us_per_message: f64,
 }
 
 /// One watched server process.
@@ -307,6 +310,9 @@ pub struct Summary {
     pub generator: GeneratorSummary,
     /// The watched server processes.
     pub servers: Vec<ServerSummary>,
+    /// The watched servers' CPU µs per message the voters received, summed over the servers:
+    /// what a delivery costs the server side (`None` without a watched server).
+    pub server_cpu_us_per_delivery: Option<f64>,
     /// Each SLO.
     pub slos: Vec<SloResult>,
     /// Each fault the nemesis ran.

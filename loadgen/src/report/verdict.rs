@@ -389,7 +389,11 @@ pub fn verdict(snap: &Snapshot, info: &RunInfo, slos: &[Slo]) -> Summary {
             rss_kib_per_voter: snap.generator_rss_kib as f64 / voters,
             cpu_share: snap.generator_cpu_share,
             bottleneck,
+            cpu_us_per_message: snap.generator_cpu_secs * 1e6 / deliveries.max(1) as f64,
         },
+        server_cpu_us_per_delivery: (!info.servers.is_empty()).then(|| {
+            info.servers.iter().map(|s| s.cpu_secs).sum::<f64>() * 1e6 / deliveries.max(1) as f64
+        }),
         servers: info
             .servers
             .iter()

@@ -18,11 +18,17 @@ pub(crate) fn process_lines(s: &Summary) -> Vec<String> {
     let mb = |kib: u64| kib as f64 / 1024.0;
     let g = &s.generator;
     let mut lines = vec![format!(
-        "generator: {:.0} MB peak RSS, {:.1} s CPU, busiest process {:.0} % of its CPUs",
+        "generator: {:.0} MB peak RSS, {:.1} s CPU ({:.2} µs per message received), busiest process {:.0} % of its CPUs",
         mb(g.rss_kib),
         g.cpu_secs,
+        g.cpu_us_per_message,
         g.cpu_share * 100.0
     )];
+    if let Some(us) = s.server_cpu_us_per_delivery {
+        lines.push(format!(
+            "servers: {us:.2} CPU µs per delivery, all watched processes together"
+        ));
+    }
     for v in &s.servers {
         lines.push(format!(
             "server pid {}: {:.0} MB peak RSS, {:.1} s CPU in the run{}",

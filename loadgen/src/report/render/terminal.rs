@@ -22,6 +22,12 @@ pub fn print(dir: &Path, s: &Summary) {
         s.delivery.owed,
         s.delivery.missed
     );
+    eprintln!(
+        "[loadgen] CPU per message received: generator {:.2} µs{}",
+        s.generator.cpu_us_per_message,
+        s.server_cpu_us_per_delivery
+            .map_or(String::new(), |us| format!(", servers {us:.2} µs"))
+    );
     for f in &s.faults {
         eprintln!(
             "[loadgen] fault {} at {}: {} votes sent, {} accepted, {} refused, {} unanswered; accepted again after {}; invariants {}",
