@@ -237,24 +237,52 @@ impl Voter {
     /// The voter in the room: votes when due, handles what arrives, until it leaves, drops,
     /// loses the connection, or its conference is over.
     async fn attend(&mut self, conn: &mut Connection) -> Exit {
+        // One timer for whichever comes first (the end, the leave, the drop, the next vote),
+        // moved only when that changes: a message does not touch the timer wheel.
         let far = self.end + Duration::from_secs(3600);
+        let next_at = |v: &Voter| {
+            [
+                Some(v.end),
+                v.leave_at,
+                v.drop_at,
+                v.due.first().map(|d| d.1),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(far)
+        };
+        let mut armed = next_at(self);
+        let timer = tokio::time::sleep_until(armed.into());
+        tokio::pin!(timer);
         loop {
-            let vote_at = self.due.first().map_or(far, |d| d.1);
-            let leave_at = self.leave_at.unwrap_or(far);
-            let drop_at = self.drop_at.unwrap_or(far);
+            let wanted = next_at(self);
+            if wanted != armed {
+                armed = wanted;
+                timer.as_mut().reset(armed.into());
+            }
             let next = tokio::select! {
                 biased;
-                () = tokio::time::sleep_until(self.end.into()) => return Exit::Over,
-                () = tokio::time::sleep_until(leave_at.into()), if self.leave_at.is_some() => return Exit::Leave,
-                () = tokio::time::sleep_until(drop_at.into()), if self.drop_at.is_some() => {
-                    self.drop_at = None;
-                    self.dropped = true;
-                    let back = self.role.drops.map_or(0, |d| d.back_after_ms);
-                    return Exit::Drop(Instant::now() + Duration::from_millis(back));
-                }
-                () = tokio::time::sleep_until(vote_at.into()), if !self.due.is_empty() => {
-                    let (k, at) = self.due.remove(0);
-                    self.send_vote(conn, k, at).await;
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= self.end {
+                        return Exit::Over;
+                    }
+                    if self.leave_at.is_some_and(|t| now >= t) {
+                        return Exit::Leave;
+                    }
+                    if self.drop_at.is_some_and(|t| now >= t) {
+                        self.drop_at = None;
+                        self.dropped = true;
+                        let back = self.role.drops.map_or(0, |d| d.back_after_ms);
+                        return Exit::Drop(now + Duration::from_millis(back));
+                    }
+                    if self.due.first().is_some_and(|d| now >= d.1) {
+                        let (k, at) = self.due.remove(0);
+                        self.send_vote(conn, k, at).await;
+                    }
+                    // Fired: arm it again for what comes next.
+                    armed = far + Duration::from_secs(1);
                     continue;
                 }
                 r = conn.recv() => r,
