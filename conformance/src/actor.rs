@@ -34,6 +34,7 @@ pub struct Inbox {
     closed: AtomicBool,
     audience: AtomicBool,
     own_user: Mutex<String>,
+    sequence: Mutex<crate::checks::Sequence>,
     arrived: Notify,
 }
 
@@ -48,11 +49,17 @@ impl Inbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let problems = crate::checks::check(
+        let mut problems = crate::checks::check(
             &name,
             &data,
             self.audience.load(Ordering::Relaxed),
             Some(&own),
+        );
+        problems.extend(
+            self.sequence
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe(&name, &data),
         );
         if !problems.is_empty() {
             self.violations

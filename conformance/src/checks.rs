@@ -155,6 +155,15 @@ fn final_invariants(name: &str, f: &VoteFinalResult) -> Result<(), String> {
             f.correct_count, f.correct_option
         ));
     }
+    if let Some((k, v)) = f
+        .percentage_breakdown
+        .iter()
+        .find(|(_, v)| ((*v * 100.0) - (*v * 100.0).round()).abs() > 1e-6)
+    {
+        return Err(format!(
+            "{name}: percentageBreakdown[{k}] = {v} has more than two decimals (D21)"
+        ));
+    }
     let expected = percentages(&f.option_counts, f.total_votes);
     let keys_match = expected.keys().eq(f.percentage_breakdown.keys());
     let values_match = expected.iter().all(|(k, v)| {
@@ -169,4 +178,115 @@ fn final_invariants(name: &str, f: &VoteFinalResult) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// What one socket heard of each question, for the checks that span several messages: the
+/// ordering guarantees of one question run (D16, D17) — ticks strictly decreasing, each within
+/// the run's duration and with its `expiresAt`, none after `question:closed`, and
+/// `question:closed` before `vote:final_result`.
+///
+/// ```
+/// use conformance::checks::Sequence;
+/// use serde_json::json;
+/// let mut s = Sequence::default();
+/// let live = json!({"questionId": "q", "duration": 5, "startedAt": 1_700_000_000_000i64, "expiresAt": 1_700_000_005_000i64});
+/// assert!(s.observe("question:live", &live).is_empty());
+/// let tick = |left: i64| json!({"questionId": "q", "timeRemaining": left, "expiresAt": 1_700_000_005_000i64});
+/// assert!(s.observe("question:timer_update", &tick(4)).is_empty());
+/// assert!(s.observe("question:timer_update", &tick(4))[0].contains("D16"));
+/// assert!(s.observe("vote:final_result", &json!({"questionId": "q"}))[0].contains("D17"));
+/// assert!(s.observe("question:closed", &json!({"questionId": "q"})).is_empty());
+/// assert!(s.observe("question:timer_update", &tick(1))[0].contains("after question:closed"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Sequence {
+    runs: std::collections::HashMap<String, Run>,
+}
+
+#[derive(Debug, Default)]
+struct Run {
+    duration: Option<i64>,
+    expires_at: Option<i64>,
+    last_remaining: Option<i64>,
+    closed: bool,
+}
+
+impl Sequence {
+    /// Problems with `name` given what came before; empty when it fits.
+    pub fn observe(&mut self, name: &str, data: &Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        let live = |q: &Value| {
+            q["questionId"].as_str().map(|id| {
+                (
+                    id.to_owned(),
+                    Run {
+                        duration: q["duration"].as_i64(),
+                        expires_at: q["expiresAt"].as_i64(),
+                        ..Run::default()
+                    },
+                )
+            })
+        };
+        match name {
+            event::QUESTION_LIVE => {
+                if let Some((id, run)) = live(data) {
+                    self.runs.insert(id, run);
+                }
+            }
+            event::CONFERENCE_JOINED => {
+                if let Some((id, run)) = live(&data["liveQuestion"]) {
+                    self.runs.entry(id).or_insert(run);
+                }
+            }
+            event::QUESTION_TIMER_UPDATE => {
+                let (Some(id), Some(left)) =
+                    (data["questionId"].as_str(), data["timeRemaining"].as_i64())
+                else {
+                    return problems;
+                };
+                let run = self.runs.entry(id.to_owned()).or_default();
+                if run.closed {
+                    problems.push(format!(
+                        "{name} for {id} after question:closed (D16, D17): {data}"
+                    ));
+                }
+                if let Some(last) = run.last_remaining.filter(|last| left >= *last) {
+                    problems.push(format!(
+                        "{name} for {id}: timeRemaining {left} after {last}: each tick once, in order (D16)"
+                    ));
+                }
+                if let Some(d) = run.duration.filter(|d| left < 1 || left > d - 1) {
+                    problems.push(format!(
+                        "{name} for {id}: timeRemaining {left} outside 1…{} for a {d} s run (D16)",
+                        d - 1
+                    ));
+                }
+                if let (Some(e), Some(got)) = (run.expires_at, data["expiresAt"].as_i64())
+                    && e != got
+                {
+                    problems.push(format!(
+                        "{name} for {id}: expiresAt {got}, but the run's is {e} (D16)"
+                    ));
+                }
+                run.last_remaining = Some(left);
+            }
+            event::QUESTION_CLOSED => {
+                if let Some(id) = data["questionId"].as_str() {
+                    self.runs.entry(id.to_owned()).or_default().closed = true;
+                }
+            }
+            event::VOTE_FINAL_RESULT => {
+                if let Some(id) = data["questionId"].as_str()
+                    && let Some(run) = self.runs.get(id)
+                    && !run.closed
+                {
+                    problems.push(format!(
+                        "{name} for {id} before its question:closed (D17): {data}"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        problems
+    }
 }
