@@ -3,7 +3,6 @@
 //! Lenient: fields a server leaves out are `None`, fields it adds are skipped.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use lcr_client::EventFrame;
 use serde::Deserialize;
@@ -25,7 +24,10 @@ pub(crate) struct Seen<'a> {
     pub selected_option: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub reason: Option<Cow<'a, str>>,
-    pub option_counts: Option<BTreeMap<String, u64>>,
+    /// Left undecoded: only a final result's counts are read, and `vote:result`, the most
+    /// frequent message, carries them too.
+    #[serde(borrow)]
+    pub option_counts: Option<&'a serde_json::value::RawValue>,
     pub total_votes: Option<u64>,
     #[serde(borrow)]
     pub code: Option<Cow<'a, str>>,

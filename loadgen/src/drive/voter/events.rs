@@ -99,7 +99,10 @@ impl Voter {
                 if let Some(q) = self.questions.get_mut(&k) {
                     q.fin = true;
                 }
-                let counts = data.option_counts.unwrap_or_default();
+                let counts: std::collections::BTreeMap<String, u64> = data
+                    .option_counts
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                    .unwrap_or_default();
                 let total = data.total_votes;
                 sink.rec.question(qid, |t| match &t.final_counts {
                     None => {
