@@ -6,7 +6,7 @@
 //! | `POST /admin/conferences/{id}/activate` | 200; 404 unknown; 409 ended |
 //! | `POST /admin/conferences/{id}/end` | 200; 404 unknown |
 //! | `GET /health` | 200 while the process runs |
-//! | `GET /ready` | 200 when the store answers, 503 otherwise |
+//! | `GET /ready` | 200 when the store answers within a second, 503 otherwise |
 //! | `GET /metrics` | Prometheus text: connections, joins, votes, errors, broadcasts, questions |
 //!
 //! Every `/admin` call needs `Authorization: Bearer <ADMIN_TOKEN>` (401 otherwise, checked
@@ -187,14 +187,25 @@ async fn health(State(node): State<Arc<Node>>) -> Response {
     probe_body(&node, json!({ "status": "ok" })).into_response()
 }
 
+/// How long `/ready` waits for the store: a stalled Redis makes the node unready at once,
+/// rather than a probe that hangs.
+const READY_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn ready(State(node): State<Arc<Node>>) -> Response {
-    match node.store.ping().await {
-        Ok(()) => probe_body(&node, json!({ "ready": true })).into_response(),
-        Err(e) => (
+    let unready = |message: String| {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            probe_body(&node, json!({ "ready": false, "message": e.to_string() })),
+            probe_body(&node, json!({ "ready": false, "message": message })),
         )
-            .into_response(),
+            .into_response()
+    };
+    match tokio::time::timeout(READY_BUDGET, node.store.ping()).await {
+        Ok(Ok(())) => probe_body(&node, json!({ "ready": true })).into_response(),
+        Ok(Err(e)) => unready(e.to_string()),
+        Err(_) => unready(format!(
+            "the runtime store did not answer within {} ms",
+            READY_BUDGET.as_millis()
+        )),
     }
 }
 

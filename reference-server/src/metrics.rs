@@ -90,6 +90,10 @@ pub struct Metrics {
     pub sockets_lag: std::sync::Arc<Histogram>,
     questions_closed: AtomicU64,
     timer_takeovers: AtomicU64,
+    /// Live runs whose state this node found gone from the store (D26).
+    states_lost: AtomicU64,
+    /// What the runtime store keeps across a restart ([`crate::store::Durability`]).
+    durability: std::sync::OnceLock<String>,
     /// Broadcasts other nodes may have missed (publishing to Redis failed).
     broadcasts_unpublished: AtomicU64,
     /// Deliveries to this node's sockets dropped because a socket's send buffer was full.
@@ -141,6 +145,14 @@ impl Metrics {
     /// This node took over the countdown of a run no node held (D16, D25).
     pub fn timer_takeover(&self) {
         self.timer_takeovers.fetch_add(1, Ordering::Relaxed);
+    }
+    /// This node found the state of a run it times gone from the store (D26).
+    pub fn state_lost(&self) {
+        self.states_lost.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Records the store's durability mode, once, at start-up.
+    pub fn set_durability(&self, mode: &str) {
+        let _ = self.durability.set(mode.to_owned());
     }
     /// A room broadcast took `took` to hand to the adapter, and fell short by `shortfall`.
     pub fn broadcast(&self, took: Duration, shortfall: crate::rooms::Shortfall) {
@@ -244,6 +256,20 @@ impl Metrics {
             "Countdowns this node took over from a node that died or left (D16, D25).",
             vec![(String::new(), get(&self.timer_takeovers).to_string())],
         );
+        metric(
+            "lcr_runtime_state_lost_total",
+            "counter",
+            "Live questions whose runtime state this node found gone from the store: it lost data, e.g. a Redis restart without persistence (D26).",
+            vec![(String::new(), get(&self.states_lost).to_string())],
+        );
+        if let Some(mode) = self.durability.get() {
+            metric(
+                "lcr_store_durability",
+                "gauge",
+                "What the runtime store keeps across a restart of its server (mode label; docs/reference-server.md#redis-durability).",
+                vec![(format!(",mode=\"{mode}\""), "1".to_owned())],
+            );
+        }
         metric(
             "lcr_broadcasts_unpublished_total",
             "counter",

@@ -148,6 +148,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Some((_, r)) => r.clone(),
         None => Arc::new(MemoryStore::default()),
     };
+    // Said once, at start-up and in /metrics: what a restart of the store's server keeps.
+    let durability = store.durability().await;
+    metrics.set_durability(&durability.mode);
+    match durability.mode.as_str() {
+        "none" | "rdb" | "unknown" => tracing::warn!(mode = %durability.mode,
+            "runtime store durability: {}", durability.keeps),
+        _ => tracing::info!(mode = %durability.mode,
+            "runtime store durability: {}", durability.keeps),
+    }
     let mongo = match &config.mongo {
         Some(m) => Some(MongoDb::connect(&m.url, &m.database, metrics.mongo_calls.clone()).await?),
         None => None,

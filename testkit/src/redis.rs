@@ -7,6 +7,9 @@
 //! ```text
 //! redis-server --port PORT --bind 127.0.0.1 --save "" --appendonly no
 //! ```
+//!
+//! or, for tests of what a restart keeps, with an append-only file in a directory of the
+//! test's ([`RedisProcess::start_with_aof`]).
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -33,7 +36,12 @@ pub struct RedisProcess {
     child: Child,
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
+    /// What it keeps on disk: the arguments after `--bind` (kept across [`Self::restart`]).
+    persistence: Vec<String>,
 }
+
+/// No snapshots, no append-only file: a restart starts empty.
+const NOTHING_ON_DISK: [&str; 4] = ["--save", "", "--appendonly", "no"];
 
 impl RedisProcess {
     /// Starts an empty server on a free port and waits until it accepts connections.
@@ -42,11 +50,32 @@ impl RedisProcess {
     ///
     /// When `redis-server` is not installed (`apt-get install redis-server`) or does not start.
     pub fn start() -> RedisProcess {
-        Self::start_on(None)
+        Self::start_on(None, NOTHING_ON_DISK.map(String::from).to_vec())
     }
 
-    /// Kills this server and starts a fresh, empty one on the same port (a Redis restart, as
-    /// clients see it).
+    /// Starts a server that keeps an append-only file in `dir`, fsynced as `appendfsync` says
+    /// (`always`, `everysec` or `no`), and no snapshots: [`Self::restart`] then comes back with
+    /// the data, as a Redis restarted on its disk does.
+    ///
+    /// # Panics
+    ///
+    /// As [`Self::start`].
+    pub fn start_with_aof(dir: &std::path::Path, appendfsync: &str) -> RedisProcess {
+        let args = [
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            appendfsync,
+            "--dir",
+            &dir.to_string_lossy(),
+        ];
+        Self::start_on(None, args.map(String::from).to_vec())
+    }
+
+    /// Kills this server (SIGKILL) and starts it again on the same port, with what it kept on
+    /// disk: nothing unless it was started [with an append-only file](Self::start_with_aof).
     ///
     /// # Panics
     ///
@@ -62,22 +91,26 @@ impl RedisProcess {
     /// ```
     pub fn restart(&mut self) {
         self.stop();
-        let fresh = Self::start_on(Some(self.port));
+        let fresh = Self::start_on(Some(self.port), std::mem::take(&mut self.persistence));
         // The old child is reaped; only the new one is left to stop.
         *self = fresh;
     }
 
-    fn start_on(fixed: Option<u16>) -> RedisProcess {
+    fn start_on(fixed: Option<u16>, persistence: Vec<String>) -> RedisProcess {
         for _ in 0..PORT_ATTEMPTS {
             let port = fixed.unwrap_or_else(free_port);
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
+                .args(&persistence)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server is installed (apt-get install redis-server)");
-            let mut redis = RedisProcess { child, port };
+            let mut redis = RedisProcess {
+                child,
+                port,
+                persistence: persistence.clone(),
+            };
             let started = Instant::now();
             while started.elapsed() < READY_TIMEOUT {
                 // Exited: most likely the port was taken meanwhile; try another.

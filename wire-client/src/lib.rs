@@ -219,13 +219,23 @@ impl Events {
 
     /// Waits up to `within` for the first event called `name`, keeping the others for later.
     pub async fn expect(&mut self, name: &str, within: Duration) -> Option<Received> {
-        if let Some(i) = self.stash.iter().position(|r| r.name == name) {
+        self.expect_any(&[name], within).await
+    }
+
+    /// Waits up to `within` for the first event called any of `names` (an answer that may take
+    /// several forms), keeping the others for later.
+    pub async fn expect_any(&mut self, names: &[&str], within: Duration) -> Option<Received> {
+        if let Some(i) = self
+            .stash
+            .iter()
+            .position(|r| names.contains(&r.name.as_str()))
+        {
             return self.stash.remove(i);
         }
         let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.pull()).await {
-                Ok(Some(r)) if r.name == name => return Some(r),
+                Ok(Some(r)) if names.contains(&r.name.as_str()) => return Some(r),
                 Ok(Some(r)) => self.stash.push_back(r),
                 Ok(None) | Err(_) => return None,
             }

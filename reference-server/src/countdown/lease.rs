@@ -1,53 +1,29 @@
-//! The countdown lease (D16, D25): with several nodes exactly one runs a run's countdown. The
-//! task holds `question:{id}:timer:lease`, renewed three times per lease TTL by a task of its
-//! own, and stops without closing if another node holds it; a node that stops gracefully hands
-//! its countdowns over.
+//! The countdown lease (D16, D25): with several nodes one runs a run's countdown. The task
+//! holds `question:{id}:timer:lease`, renewed three times per lease TTL by a task of its own
+//! and by each tick's claim, and stops without closing if another node holds it; a node that
+//! stops gracefully hands its countdowns over. The lease decides who runs the countdown; the
+//! claims ([`super::ticker`]) that each tick goes out once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::node::Node;
 use crate::store::{Lease, LeaseGrant, LiveRun};
 
 /// What the lease renewals of one countdown found.
+#[derive(Default)]
 pub(super) struct LeaseState {
-    created: std::time::Instant,
-    /// Milliseconds after `created` of the last confirmed renewal.
-    confirmed_ms: std::sync::atomic::AtomicU64,
     lost: std::sync::atomic::AtomicBool,
 }
 
 impl LeaseState {
-    pub(super) fn new() -> Self {
-        LeaseState {
-            created: std::time::Instant::now(),
-            confirmed_ms: std::sync::atomic::AtomicU64::new(0),
-            lost: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    /// A renewal asked at `asked` succeeded: the lease holds for a TTL from then at least.
-    fn confirm(&self, asked: std::time::Instant) {
-        let ms = asked.saturating_duration_since(self.created).as_millis() as u64;
-        self.confirmed_ms
-            .fetch_max(ms, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// How long since the last confirmed renewal asked (since creation if none was).
-    pub(super) fn unconfirmed_for(&self) -> Duration {
-        let ms = self.confirmed_ms.load(std::sync::atomic::Ordering::Relaxed);
-        self.created
-            .elapsed()
-            .saturating_sub(Duration::from_millis(ms))
-    }
-
     /// Whether another node holds the lease.
     pub(super) fn lost(&self) -> bool {
         self.lost.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
-/// Renews the countdown lease every third of its TTL until aborted; records each answer.
+/// Renews the countdown lease every third of its TTL until aborted (between ticks, whose
+/// claims renew it too, and after the last tick until the close); records a refusal.
 pub(super) async fn renew_lease(node: Arc<Node>, run: LiveRun, lease: Arc<LeaseState>) {
     let ttl = node.settings.timer_lease;
     loop {
@@ -57,8 +33,7 @@ pub(super) async fn renew_lease(node: Arc<Node>, run: LiveRun, lease: Arc<LeaseS
             .timer_lease(&run, &node.settings.node_id, ttl, Lease::Hold)
             .await
         {
-            // The lease runs from when Redis ran the script, at or after `asked`.
-            Ok(LeaseGrant::Granted | LeaseGrant::HandedOver { .. }) => lease.confirm(asked),
+            Ok(LeaseGrant::Granted | LeaseGrant::HandedOver { .. }) => {}
             Ok(LeaseGrant::Refused) => {
                 lease.lost.store(true, std::sync::atomic::Ordering::Relaxed);
                 return;

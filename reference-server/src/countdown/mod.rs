@@ -8,15 +8,16 @@
 //! | [`task`] | one run's task: results (D20), the timeout close (D16), a requested close |
 //! | [`ticker`] | `question:timer_update` at `startedAt + k·1000 ms` (D16) |
 //! | [`lease`] | one node per countdown: the lease, its renewals, the hand-over (D16, D25) |
+//! | `restore` | a run whose state the store lost, written back (D26) |
 //! | [`takeover`] | every node starts the countdown of an open run no node holds (D16, D25) |
 //!
 //! The task owns everything the room hears about the run until it closes: the ticks, through a
-//! ticker task of its own so that nothing else holds a tick back (a tick first checks
-//! `question:{id}:timer` still belongs to the run, so a close made elsewhere stops the
-//! countdown; a starved ticker skips a tick whose successor is already due, and the timeout
-//! close waits up to half a second past `expiresAt` for the last one, so ticks precede
-//! `question:closed`); `vote:result`; the timeout close; a manual close requested by
-//! [`crate::closing::close_live`].
+//! ticker task of its own so that nothing else holds a tick back (each tick is first claimed in
+//! the store, which keeps the next tick with the run: a close made elsewhere stops the
+//! countdown, and no tick is sent twice or skipped whichever node sends it; a late tick is sent
+//! late, and the timeout close waits up to half a second past `expiresAt` for the last one, so
+//! ticks precede `question:closed`); `vote:result`; the timeout close; a manual close requested
+//! by [`crate::closing::close_live`].
 //!
 //! With several nodes (D16, D25) exactly one of them runs a run's task: the task holds a lease
 //! in the store (`question:{id}:timer:lease`, renewed three times per lease TTL) and stops,
@@ -27,6 +28,7 @@
 
 pub mod lease;
 pub mod registry;
+mod restore;
 pub mod takeover;
 pub mod task;
 pub mod ticker;
@@ -34,7 +36,6 @@ pub mod ticker;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
-use lcr_protocol::{Millis, now_millis};
 use tokio::sync::{Notify, mpsc};
 
 use crate::node::Node;
@@ -44,7 +45,7 @@ use registry::Runner;
 /// Starts the task of a run that was just pushed live, or taken over from a dead node.
 pub(crate) fn start(node: &Node, run: LiveRun, meta: QuestionMeta, origin: Origin) {
     let node = node.self_arc();
-    let first = first_tick(&run, origin, now_millis());
+    let first = first_tick(origin);
     let votes = Arc::new(Notify::new());
     let next_tick = Arc::new(AtomicU32::new(first));
     let (tx, rx) = mpsc::channel(4);
@@ -92,7 +93,7 @@ pub async fn stop_all(node: &Node) {
 pub(crate) enum Origin {
     /// Just pushed live here: every tick from k = 1.
     Pushed,
-    /// Taken over from a node that died: from the latest tick already due.
+    /// Taken over from a node that died: from the first tick it did not send.
     TakenOver,
     /// Handed over by a node that stopped gracefully: from the tick it did not send.
     HandedOver {
@@ -101,19 +102,13 @@ pub(crate) enum Origin {
     },
 }
 
-/// The first tick a countdown sends: 1 for a fresh run; after a hand-over the one the stopping
-/// node did not send; after a takeover the latest tick already due, at once. That one came due
-/// after the other node stopped: a node dies at least two thirds of a lease TTL (≥ 1 s with the
-/// default 1.5 s) before its lease lapses, and the ticks before it are stale (see
-/// [`ticker::tick`]).
-fn first_tick(run: &LiveRun, origin: Origin, now: Millis) -> u32 {
+/// The first tick a countdown tries: 1 for a fresh run, and after a takeover too, since the
+/// store's claims ([`ticker::tick`]) move it on to the first tick the dead node did not send;
+/// after a hand-over the one the stopping node did not send.
+fn first_tick(origin: Origin) -> u32 {
     match origin {
-        Origin::Pushed => 1,
+        Origin::Pushed | Origin::TakenOver => 1,
         Origin::HandedOver { next_tick } => next_tick.max(1),
-        Origin::TakenOver => {
-            let elapsed = (now - run.started_at).max(0) / 1000;
-            u32::try_from(elapsed).unwrap_or(u32::MAX).max(1)
-        }
     }
 }
 
@@ -330,28 +325,15 @@ mod tests {
     }
 
     #[test]
-    fn a_pushed_run_ticks_from_one_however_late_its_task_starts() {
-        assert_eq!(first_tick(&run(10_000), Origin::Pushed, 10_000), 1);
-        assert_eq!(first_tick(&run(10_000), Origin::Pushed, 13_500), 1);
+    fn a_pushed_or_taken_over_run_tries_tick_one_first() {
+        // The store's claims skip a taken-over run past the ticks its dead node sent.
+        assert_eq!(first_tick(Origin::Pushed), 1);
+        assert_eq!(first_tick(Origin::TakenOver), 1);
     }
 
     #[test]
     fn a_handed_over_run_goes_on_from_the_tick_its_node_did_not_send() {
-        // 6.4 s in, the stopping node had sent tick 6: the taker sends 7 at 7 s, not 6 again.
-        let handed = Origin::HandedOver { next_tick: 7 };
-        assert_eq!(first_tick(&run(10_000), handed, 16_400), 7);
-        // A hand-over that took longer: still 7; the ticker itself skips it if 8 is due too
-        // (a stale countdown value, see `tick`).
-        assert_eq!(first_tick(&run(10_000), handed, 18_200), 7);
-    }
-
-    #[test]
-    fn a_taken_over_run_sends_the_latest_due_tick_at_once() {
-        // 6.4 s in: tick 6 came due after the other node stopped (it died a lease TTL ago).
-        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 16_400), 6);
-        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 16_000), 6);
-        // Before the first tick, and with a clock a little behind startedAt: from 1.
-        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 10_500), 1);
-        assert_eq!(first_tick(&run(10_000), Origin::TakenOver, 9_000), 1);
+        assert_eq!(first_tick(Origin::HandedOver { next_tick: 7 }), 7);
+        assert_eq!(first_tick(Origin::HandedOver { next_tick: 0 }), 1);
     }
 }

@@ -23,7 +23,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::lease::{LeaseState, renew_lease};
 use super::registry::CloseRequest;
-use super::ticker::{STORE_BUDGET, Ticks, instant_at, tick};
+use super::ticker::{Ticks, instant_at, tick};
 use crate::closing::close_run;
 use crate::coalesce::Coalescer;
 use crate::node::Node;
@@ -38,6 +38,10 @@ impl<T> Drop for Owned<T> {
         self.0.abort();
     }
 }
+
+/// The longest the task waits for a store read (counts, a close made elsewhere) before it goes
+/// on without the answer: under overload a slow Redis delays results, and nothing else.
+const STORE_BUDGET: Duration = Duration::from_millis(300);
 
 /// How long past `expiresAt` the close waits for a late ticker's last tick, so that it precedes
 /// `question:closed` and the close still comes within D16's second.
@@ -62,13 +66,18 @@ pub(super) async fn drive(
     let lease_ttl = node.settings.timer_lease;
     // The lease is renewed by a task of its own, so a slow store delays neither the ticks nor
     // the renewals; the countdown only reads what the renewals found.
-    let lease = Arc::new(LeaseState::new());
+    let lease = Arc::new(LeaseState::default());
     let renewer = Owned(tokio::spawn(renew_lease(
         node.clone(),
         run.clone(),
         lease.clone(),
     )));
-    let mut ticker = Owned(tokio::spawn(tick(node.clone(), run.clone(), next_tick)));
+    let mut ticker = Owned(tokio::spawn(tick(
+        node.clone(),
+        run.clone(),
+        Arc::new(meta),
+        next_tick,
+    )));
     let mut ticking = true;
     let mut check_at = Instant::now() + lease_ttl / 3;
     // Votes counted on other nodes are seen by reading the counts every result interval.
@@ -115,25 +124,26 @@ pub(super) async fn drive(
             }
             ended = &mut ticker.0, if ticking => {
                 ticking = false;
-                if let Ok(Ticks::TimerGone) = ended {
-                    // Closed elsewhere (then this finds nothing to do) or the key vanished
-                    // early: either way the run ends here with its result.
-                    close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
-                    break;
+                match ended {
+                    Ok(Ticks::TimerGone) => {
+                        // Closed elsewhere: this finds nothing to do, and the run ends here.
+                        close_until_done(&node, &run, CloseReason::Timeout, &mut close_requests).await;
+                        break;
+                    }
+                    Ok(Ticks::Held) => {
+                        tracing::warn!(question = %run.question_id,
+                            "another node runs this countdown now; stopping here");
+                        break;
+                    }
+                    _ => {}
                 }
             }
             _ = sleep_until(check_at) => {
                 check_at = Instant::now() + lease_ttl / 3;
+                // A lease that lapsed (a stalled store or node) may be taken by another node;
+                // ticks stay single either way, since each is claimed in the store first.
                 if lease.lost() {
                     tracing::warn!(question = %run.question_id, "another node runs this countdown; stopping here");
-                    break;
-                }
-                // Unconfirmed for a whole TTL: another node may hold it now. Two countdowns
-                // must never tick at once (D16), so this one stops; whoever holds the lease, or
-                // takes it next, ends the run.
-                if lease.unconfirmed_for() > lease_ttl {
-                    tracing::warn!(question = %run.question_id,
-                        "timer lease unconfirmed for a whole TTL; leaving the countdown to the cluster");
                     break;
                 }
             }
@@ -182,12 +192,18 @@ pub(super) async fn drive(
     }
 }
 
-/// Whether another node closed the run (several nodes only; a slow store says no).
+/// Whether another node closed the run (several nodes only; a slow store says no). A run
+/// whose conference is gone too was not closed: the store lost it, and the ticker restores it
+/// (D26).
 async fn closed_elsewhere(node: &Node, run: &LiveRun) -> bool {
     node.store.shared()
         && matches!(
             timeout(STORE_BUDGET, node.store.timer_running(run)).await,
             Ok(Ok(false))
+        )
+        && matches!(
+            timeout(STORE_BUDGET, node.store.conference(&run.conference_id)).await,
+            Ok(Ok(Some(_)))
         )
 }
 

@@ -10,12 +10,13 @@
 //!
 //! Steps 2–6 and the counting run as one atomic store step (spec §5.3's set check, lock and
 //! `SADD` in one), so concurrent submissions of one user yield exactly one `vote:accepted`.
-//! Then `vote:accepted` to the sender and a coalesced `vote:result` to the room (D20).
+//! Then `vote:accepted` to the sender and a coalesced `vote:result` to the room (D20). A vote
+//! on a run whose state the store lost is answered `error` TIMEOUT, never as a close (D26).
 
 use lcr_protocol::client::VoteSubmit;
 use lcr_protocol::event;
 use lcr_protocol::server::{VoteAccepted, VoteRejected};
-use lcr_protocol::{RejectReason, Role, now_millis};
+use lcr_protocol::{ErrorCode, RejectReason, Role, now_millis};
 
 use super::{Caller, FlowError};
 use crate::node::Node;
@@ -68,6 +69,17 @@ pub async fn submit(node: &Node, caller: &Caller<'_>, req: VoteSubmit) -> Result
         VoteOutcome::Rejected(reason) => {
             node.metrics.vote_rejected(reason);
             reject(reason);
+        }
+        // Not a close (D26): the node timing the question restores it; the voter tries again.
+        VoteOutcome::StateLost => {
+            return Err(FlowError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the runtime state of question {} was lost (the store restarted without it); \
+                     it is being restored: vote again",
+                    req.question_id
+                ),
+            ));
         }
     }
     Ok(())

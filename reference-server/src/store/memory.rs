@@ -15,7 +15,7 @@ use super::{
     ConferenceRuntime, FinalRecord, LiveRun, PresenceChange, QuestionMeta, RuntimeStore,
     StoreResult, Tally, VoteOutcome,
 };
-use super::{Gate, Lease, LeaseGrant};
+use super::{Durability, Gate, Lease, LeaseGrant, TickClaim};
 
 /// In-process store for a single node.
 ///
@@ -406,6 +406,28 @@ impl RuntimeStore for MemoryStore {
         _: Lease,
     ) -> StoreResult<LeaseGrant> {
         Ok(LeaseGrant::Granted) // one node: it always holds every countdown
+    }
+
+    async fn claim_tick(
+        &self,
+        run: &LiveRun,
+        _: &str,
+        _: u32,
+        _: Duration,
+    ) -> StoreResult<TickClaim> {
+        // One node: the countdown is always this node's, and its ticker never goes back.
+        Ok(if self.timer_running(run).await? {
+            TickClaim::Claimed
+        } else {
+            TickClaim::Closed
+        })
+    }
+
+    async fn durability(&self) -> Durability {
+        Durability {
+            mode: "memory".into(),
+            keeps: "in-process store: the state lives and dies with this process".into(),
+        }
     }
 
     async fn release_timer_lease(&self, _: &LiveRun, _: &str) -> StoreResult<()> {

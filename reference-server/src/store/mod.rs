@@ -130,6 +130,10 @@ pub enum VoteOutcome {
     },
     /// Not counted.
     Rejected(RejectReason),
+    /// The conference's runtime state is gone while a node still runs its live question: the
+    /// store lost data (a Redis restart without persistence). Not a close (D26): the voter
+    /// is told to try again while the node restores the run.
+    StateLost,
 }
 
 /// Running counts of one question (`question:{id}:votes:counts`).
@@ -251,6 +255,39 @@ impl LeaseGrant {
     pub fn granted(self) -> bool {
         self != LeaseGrant::Refused
     }
+}
+
+/// What a store keeps when its server restarts (docs/reference-server.md#redis-durability).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// A short name for `/metrics`: `memory`, `none`, `rdb`, `aof-everysec`, `aof-always`,
+    /// `aof-no`, `unknown`.
+    pub mode: String,
+    /// What that keeps and loses, for a person.
+    pub keeps: String,
+}
+
+/// What [`RuntimeStore::claim_tick`] answered: whether this node may send tick `k` of a run.
+///
+/// The claim is the one authority over ticks (D16: each once, none skipped): a tick goes out
+/// only after its claim, the store keeps the next tick with the run, so a node that takes a
+/// countdown over, after a death, a hand-over or a store stall, goes on from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickClaim {
+    /// This node holds the countdown (lease taken or renewed) and tick `k` is its to send.
+    Claimed,
+    /// Tick `k` was sent already; the countdown goes on from `next_tick`.
+    Sent {
+        /// The first tick not sent yet.
+        next_tick: u32,
+    },
+    /// Another node holds the countdown.
+    Held,
+    /// The run is no longer open: closed (here or elsewhere).
+    Closed,
+    /// The run and its conference are gone from the store while this node runs it: the store
+    /// lost data ([`VoteOutcome::StateLost`]).
+    StateLost,
 }
 
 /// What [`RuntimeStore::pass_gate`] answered.
@@ -376,6 +413,18 @@ pub trait RuntimeStore: Send + Sync + 'static {
         ttl: Duration,
         mode: Lease,
     ) -> StoreResult<LeaseGrant>;
+    /// Claims tick `k` of `run`'s countdown for `node_id`, taking or renewing its lease for
+    /// `ttl` ([`TickClaim`]). One atomic step: two nodes never both claim a tick.
+    async fn claim_tick(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        k: u32,
+        ttl: Duration,
+    ) -> StoreResult<TickClaim>;
+    /// What the store keeps across a restart of its server, said at start-up and in
+    /// `/metrics` (docs/reference-server.md#redis-durability).
+    async fn durability(&self) -> Durability;
     /// Gives the lease up, if `node_id` holds it, so another node takes over at once.
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()>;
     /// Gives the lease up on a graceful stop, if `node_id` holds it, for one `ttl`: the node that

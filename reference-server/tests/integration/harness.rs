@@ -28,6 +28,9 @@ pub use lcr_testkit::{RedisProcess, free_port};
 pub enum Store {
     Memory,
     Redis,
+    /// Redis with an append-only file fsynced as named (`always`, `everysec`): a restart keeps
+    /// the data.
+    RedisAof(&'static str),
 }
 
 /// A server under test, its Redis (if any) and a unique-id factory.
@@ -68,7 +71,20 @@ impl Env {
         mongo: bool,
         configure: impl FnOnce(ServerConfig) -> ServerConfig,
     ) -> Env {
-        let redis = (store == Store::Redis).then(RedisProcess::start);
+        let redis = match store {
+            Store::Memory => None,
+            Store::Redis => Some(RedisProcess::start()),
+            Store::RedisAof(fsync) => {
+                let dir = std::env::temp_dir().join(format!(
+                    "lcr-aof-{}-{}",
+                    std::process::id(),
+                    ENV_COUNTER.load(Ordering::Relaxed)
+                ));
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).expect("a directory for the append-only file");
+                Some(RedisProcess::start_with_aof(&dir, fsync))
+            }
+        };
         let mongo = mongo.then(lcr_testkit::MongoProcess::start);
         let n = ENV_COUNTER.fetch_add(1, Ordering::Relaxed);
         let results_file = std::env::temp_dir().join(format!(

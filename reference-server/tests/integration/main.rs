@@ -9,6 +9,7 @@ mod binary;
 mod cluster;
 mod concurrency;
 mod control_api;
+mod durability;
 mod interop_js;
 mod mongo;
 mod presence;

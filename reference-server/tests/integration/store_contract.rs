@@ -8,7 +8,7 @@ use lcr_protocol::{CloseReason, ConferenceStatus, RejectReason, Role, now_millis
 use reference_server::store::memory::MemoryStore;
 use reference_server::store::redis::RedisStore;
 use reference_server::store::{
-    Gate, Lease, LeaseGrant, LiveRun, QuestionMeta, RuntimeStore, VoteOutcome,
+    Gate, Lease, LeaseGrant, LiveRun, QuestionMeta, RuntimeStore, TickClaim, VoteOutcome,
 };
 
 use crate::harness::*;
@@ -16,7 +16,7 @@ use crate::harness::*;
 async fn store(kind: Store) -> (Arc<dyn RuntimeStore>, Option<RedisProcess>) {
     match kind {
         Store::Memory => (Arc::new(MemoryStore::default()), None),
-        Store::Redis => {
+        Store::Redis | Store::RedisAof(_) => {
             let redis = RedisProcess::start();
             let s = RedisStore::connect(&redis.url(), 2).await.unwrap();
             (Arc::new(s), Some(redis))
@@ -338,6 +338,87 @@ async fn countdown_leases_pass_between_nodes_with_the_next_tick() {
     assert_eq!(
         s.timer_lease(&other, "n2", ttl, Lease::Take).await.unwrap(),
         LeaseGrant::Granted
+    );
+}
+
+/// Tick claims (D16, D25, D26; Redis: the memory store has one node, whose ticker never goes
+/// back): each tick is claimed once across nodes, a node that takes the countdown over learns
+/// the first tick not sent, a closed run claims nothing, and a run whose conference vanished
+/// with it says the store lost data.
+#[tokio::test]
+async fn each_tick_is_claimed_once_across_nodes_and_a_lost_run_says_so() {
+    let (s, redis) = store(Store::Redis).await;
+    let redis = redis.unwrap();
+    let ttl = Duration::from_secs(30);
+    s.put_conference("c", "host", ConferenceStatus::Active)
+        .await
+        .unwrap();
+    let r = run("q", 30);
+    s.start_question(&r, &meta("q")).await.unwrap();
+    assert_eq!(
+        s.claim_tick(&r, "n1", 1, ttl).await.unwrap(),
+        TickClaim::Claimed
+    );
+    assert_eq!(
+        s.claim_tick(&r, "n1", 2, ttl).await.unwrap(),
+        TickClaim::Claimed
+    );
+    assert_eq!(
+        s.claim_tick(&r, "n2", 3, ttl).await.unwrap(),
+        TickClaim::Held,
+        "n1 holds the countdown"
+    );
+    assert_eq!(
+        s.claim_tick(&r, "n1", 2, ttl).await.unwrap(),
+        TickClaim::Sent { next_tick: 3 },
+        "a tick is claimed once"
+    );
+    // n1 dies: its lease lapses, n2 takes over and learns where to go on.
+    redis.cli(&["DEL", "question:q:timer:lease"]);
+    assert_eq!(
+        s.claim_tick(&r, "n2", 1, ttl).await.unwrap(),
+        TickClaim::Sent { next_tick: 3 }
+    );
+    assert_eq!(
+        s.claim_tick(&r, "n2", 3, ttl).await.unwrap(),
+        TickClaim::Claimed
+    );
+    assert_eq!(
+        s.claim_tick(&r, "n1", 4, ttl).await.unwrap(),
+        TickClaim::Held,
+        "the node that lost its lease sends nothing more"
+    );
+    // Another run of the question, or a closed one, claims nothing.
+    let older = LiveRun {
+        started_at: r.started_at - 60_000,
+        ..r.clone()
+    };
+    assert_eq!(
+        s.claim_tick(&older, "n2", 4, ttl).await.unwrap(),
+        TickClaim::Closed
+    );
+    s.close_question(&r, CloseReason::Manual, now_millis())
+        .await
+        .unwrap()
+        .expect("closed");
+    assert_eq!(
+        s.claim_tick(&r, "n2", 4, ttl).await.unwrap(),
+        TickClaim::Closed
+    );
+    // Everything gone at once (a restart without persistence): lost, not closed.
+    let r2 = run("q2", 30);
+    s.start_question(&r2, &meta("q2")).await.unwrap();
+    redis.cli(&["FLUSHALL"]);
+    assert_eq!(
+        s.claim_tick(&r2, "n1", 1, ttl).await.unwrap(),
+        TickClaim::StateLost
+    );
+    assert_eq!(
+        s.record_vote("c", "q2", "u1", "A", now_millis())
+            .await
+            .unwrap(),
+        VoteOutcome::StateLost,
+        "a vote on lost state is not a vote on a closed question"
     );
 }
 

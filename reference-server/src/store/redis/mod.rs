@@ -7,10 +7,12 @@
 //! - this file: [`RedisStore`], its script calls and the [`RuntimeStore`] operations;
 //! - `connect`: the connection settings, and connecting on the clock thread;
 //! - `scripts`: the Lua scripts (`lua/`);
-//! - `decode`: reading back stored numbers and the close snapshot.
+//! - `decode`: reading back stored numbers and the close snapshot;
+//! - `durability`: what this Redis keeps across a restart.
 
 pub(crate) mod connect;
 mod decode;
+mod durability;
 mod scripts;
 
 use std::collections::HashMap;
@@ -24,8 +26,8 @@ use lcr_protocol::{CloseReason, ConferenceStatus, Millis, RejectReason, Role};
 
 use super::keys::{self, PUSH_LOCK_TTL_MS, QUESTION_KEYS_TTL_MS};
 use super::{
-    ConferenceRuntime, FinalRecord, Gate, Lease, LeaseGrant, LiveRun, PresenceChange, QuestionMeta,
-    RuntimeStore, StoreResult, Tally, VoteOutcome,
+    ConferenceRuntime, Durability, FinalRecord, Gate, Lease, LeaseGrant, LiveRun, PresenceChange,
+    QuestionMeta, RuntimeStore, StoreResult, Tally, TickClaim, VoteOutcome,
 };
 use decode::{corrupt, parse_num, parse_snapshot};
 use scripts::Scripts;
@@ -339,6 +341,9 @@ impl RuntimeStore for RedisStore {
                 ],
             )
             .await?;
+        if verdict == "lost" {
+            return Ok(VoteOutcome::StateLost);
+        }
         if verdict == "accepted" {
             let correct = detail.as_i64().unwrap_or(0) == 1;
             return Ok(VoteOutcome::Accepted {
@@ -446,6 +451,51 @@ impl RuntimeStore for RedisStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn claim_tick(
+        &self,
+        run: &LiveRun,
+        node_id: &str,
+        k: u32,
+        ttl: Duration,
+    ) -> StoreResult<TickClaim> {
+        let answer: Vec<i64> = self
+            .eval_on(
+                &self.control,
+                &self.scripts.claim,
+                vec![
+                    keys::OPEN_RUNS.to_owned(),
+                    keys::timer_lease(&run.question_id),
+                    keys::host(&run.conference_id),
+                ],
+                vec![
+                    run.conference_id.as_str().into(),
+                    run.question_id.as_str().into(),
+                    run.started_at.into(),
+                    node_id.into(),
+                    i64::from(k).into(),
+                    (ttl.as_millis() as i64).into(),
+                ],
+            )
+            .await?;
+        match answer[..] {
+            [1, _] => Ok(TickClaim::Claimed),
+            [2, next] => Ok(TickClaim::Sent {
+                next_tick: u32::try_from(next).unwrap_or(u32::MAX),
+            }),
+            [3, _] => Ok(TickClaim::Held),
+            [4, _] => Ok(TickClaim::Closed),
+            [5, _] => Ok(TickClaim::StateLost),
+            _ => Err(corrupt(
+                keys::OPEN_RUNS,
+                format!("the tick claim answered {answer:?}"),
+            )),
+        }
+    }
+
+    async fn durability(&self) -> Durability {
+        durability::of(&self.control).await
     }
 
     async fn release_timer_lease(&self, run: &LiveRun, node_id: &str) -> StoreResult<()> {

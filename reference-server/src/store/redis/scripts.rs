@@ -15,6 +15,7 @@ pub(super) struct Scripts {
     pub(super) unlock: Script,
     pub(super) lease: Script,
     pub(super) handover: Script,
+    pub(super) claim: Script,
 }
 
 impl Scripts {
@@ -30,6 +31,7 @@ impl Scripts {
             unlock: Script::from_lua(include_str!("lua/unlock.lua")),
             lease: Script::from_lua(include_str!("lua/lease.lua")),
             handover: Script::from_lua(include_str!("lua/handover.lua")),
+            claim: Script::from_lua(include_str!("lua/claim.lua")),
         }
     }
 }

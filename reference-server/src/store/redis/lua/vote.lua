@@ -3,13 +3,19 @@
 --       6 votes:correct, 7 vote lock, 8 conference status
 -- ARGV: 1 userId, 2 questionId, 3 option (upper-cased), 4 now ms, 5 vote keys TTL after expiry ms
 -- (the voters set expires with the counts: the live question's remaining time plus ARGV[5])
--- Returns {"accepted", isCorrect 0/1} or {"rejected", reason}
-if redis.call('GET', KEYS[1]) == ARGV[1] then return {'rejected', 'not_audience'} end
+-- Returns {"accepted", isCorrect 0/1}, {"rejected", reason}, or {"lost", 0} when the
+-- conference itself is gone (a joined socket's conference always has a host key: the store lost
+-- data, D26).
+local host = redis.call('GET', KEYS[1])
+if host == ARGV[1] then return {'rejected', 'not_audience'} end
 -- An ended conference has no audience left (spec 2.5 clears presence), whichever node the
 -- socket is on and whether or not that node has heard of the end yet.
 if redis.call('GET', KEYS[8]) == 'ENDED' then return {'rejected', 'not_audience'} end
 local live = redis.call('HMGET', KEYS[2], 'questionId')
-if live[1] ~= ARGV[2] then return {'rejected', 'question_closed'} end
+if live[1] ~= ARGV[2] then
+  if not host then return {'lost', 0} end
+  return {'rejected', 'question_closed'}
+end
 local meta = redis.call('HMGET', KEYS[3], 'options', 'correctOption')
 if not meta[1] then return {'rejected', 'question_closed'} end
 local valid = false
