@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 /// The decisions, D1 to [`LAST_DECISION`].
-pub const LAST_DECISION: u8 = 25;
+pub const LAST_DECISION: u8 = 26;
 
 /// An optional part of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

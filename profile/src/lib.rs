@@ -48,7 +48,7 @@ use std::path::Path;
 
 use reference_server::{RunningServer, ServerConfig};
 
-pub use capabilities::{Capabilities, Part};
+pub use capabilities::{Capabilities, LAST_DECISION, Part};
 pub use fixture::{Conference, Created, Fixture, FixtureError, Step};
 pub use profile::{
     Auth, Carrier, Controls, FixtureSpec, HttpFixture, Overrides, Profile, ProfileError,

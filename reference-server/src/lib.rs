@@ -1,6 +1,6 @@
 //! The reference Live Conference Runtime server.
 //!
-//! It implements the whole protocol (docs/protocol.md) and the project's decisions D1–D25 on
+//! It implements the whole protocol (docs/protocol.md) and the project's decisions D1–D26 on
 //! socketioxide and axum, with the runtime state of spec §2 in Redis ([`store::redis`]) or, by
 //! default, in process ([`store::memory`]). It is the baseline other servers are compared with.
 //!

@@ -119,6 +119,7 @@ mod tests {
     use std::time::Duration;
 
     use lcr_protocol::event;
+    use lcr_protocol::{Millis, now_millis};
     use tokio::time::Instant;
 
     use crate::catalog::MemoryCatalog;
