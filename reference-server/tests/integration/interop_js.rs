@@ -11,7 +11,10 @@ fn js_dir() -> PathBuf {
 }
 
 /// Installs `socket.io-client` (pinned in tests/js/package.json) once, into the target dir.
+/// One test at a time: the other store's test must not find a half-installed package.
 fn installed() -> PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-interop");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(js_dir().join("package.json"), dir.join("package.json")).unwrap();
