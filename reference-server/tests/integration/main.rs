@@ -10,6 +10,7 @@ mod cluster;
 mod concurrency;
 mod control_api;
 mod durability;
+mod escapes;
 mod interop_js;
 mod mongo;
 mod presence;

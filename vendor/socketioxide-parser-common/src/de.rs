@@ -7,6 +7,8 @@ use socketioxide_core::{
     parser::ParseError,
 };
 
+use crate::value::unescape_event_name;
+
 pub fn deserialize_packet(data: Str) -> Result<(Packet, Option<usize>), ParseError> {
     if data.is_empty() {
         return Err(ParseError::InvalidPacketType);
@@ -40,9 +42,10 @@ pub fn deserialize_packet(data: Str) -> Result<(Packet, Option<usize>), ParseErr
     let inner = match index {
         b'0' => PacketData::Connect((!data.is_empty()).then(|| str(data))),
         b'1' => PacketData::Disconnect,
-        b'2' => PacketData::Event(str(data), ack),
+        // Patched: the event name is unescaped here, for `read_event` to borrow it.
+        b'2' => PacketData::Event(str(unescape_event_name(data)), ack),
         b'3' => PacketData::EventAck(str(data), ack.ok_or(ParseError::InvalidPacketType)?),
-        b'5' => PacketData::BinaryEvent(str(data), ack),
+        b'5' => PacketData::BinaryEvent(str(unescape_event_name(data)), ack),
         b'6' => PacketData::BinaryAck(str(data), ack.ok_or(ParseError::InvalidPacketType)?),
         _ => return Err(ParseError::InvalidPacketType),
     };

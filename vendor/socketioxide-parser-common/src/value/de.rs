@@ -1,7 +1,7 @@
-use std::{collections::VecDeque, fmt};
+use std::{borrow::Cow, collections::VecDeque, fmt};
 
 use bytes::Bytes;
-use serde::de::{self, DeserializeSeed, IgnoredAny, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, Visitor};
 use socketioxide_core::parser::FirstElement;
 
 pub fn from_str<'de, T: de::Deserialize<'de>>(
@@ -36,6 +36,87 @@ pub fn from_str_seed<'de, T: de::DeserializeSeed<'de>>(
 pub fn read_event(data: &str) -> serde_json::Result<&str> {
     let mut de = serde_json::Deserializer::from_str(data);
     FirstElement::<&str>::default().deserialize(&mut de)
+}
+
+/// Patched (see vendor/README.md): a string read from the JSON text, borrowed when it holds no
+/// escape, owned when serde_json had to unescape it. serde's own `Cow<str>` is always owned, and
+/// a `&str` cannot hold an unescaped string at all.
+struct MaybeBorrowed<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for MaybeBorrowed<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = MaybeBorrowed<'de>;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeBorrowed(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeBorrowed(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeBorrowed(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// Patched (see vendor/README.md): when the event name, the first element of the array, holds
+/// an escape (`"conference\u003ajoin"`), rewrites it unescaped (`"conference:join"`) so that
+/// [`read_event`] can borrow it from the text. Anything else is returned as it is: data without
+/// an escape in the name (no copy is made), a name that still needs an escape once unescaped
+/// (a `"`, a `\` or a control character) and data that is not an array starting with a string.
+pub fn unescape_event_name(data: &str) -> Option<String> {
+    fn skip_whitespace(bytes: &[u8], mut i: usize) -> usize {
+        while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+    let bytes = data.as_bytes();
+    let i = skip_whitespace(bytes, 0);
+    if bytes.get(i) != Some(&b'[') {
+        return None;
+    }
+    let start = skip_whitespace(bytes, i + 1);
+    if bytes.get(start) != Some(&b'"') {
+        return None;
+    }
+    // Find the closing quote; both it and a backslash are ASCII, never part of a multibyte char.
+    let mut end = start + 1;
+    let mut escaped = false;
+    loop {
+        match bytes.get(end)? {
+            b'"' => break,
+            b'\\' => {
+                escaped = true;
+                end += 2;
+            }
+            _ => end += 1,
+        }
+    }
+    if !escaped {
+        return None;
+    }
+    let name: String = serde_json::from_str(&data[start..=end]).ok()?;
+    if name.chars().any(|c| c == '"' || c == '\\' || c < '\u{20}') {
+        return None;
+    }
+    let mut out = String::with_capacity(data.len());
+    out.push_str(&data[..start]);
+    out.push('"');
+    out.push_str(&name);
+    out.push('"');
+    out.push_str(&data[end + 1..]);
+    Some(out)
 }
 
 struct Deserializer<'a, D> {
@@ -481,13 +562,13 @@ impl<'de, V: de::Visitor<'de>> Visitor<'de> for BinaryVisitor<'_, V> {
         }
 
         let (key, val) = map
-            .next_entry::<&str, Val>()?
+            .next_entry::<MaybeBorrowed<'_>, Val>()?
             .ok_or(A::Error::custom("expected a binary placeholder"))?;
         let (key1, val1) = map
-            .next_entry::<&str, Val>()?
+            .next_entry::<MaybeBorrowed<'_>, Val>()?
             .ok_or(A::Error::custom("expected a binary placeholder"))?;
 
-        match (key, val, key1, val1) {
+        match (key.0.as_ref(), val, key1.0.as_ref(), val1) {
             ("_placeholder", Val::Placeholder(true), "num", Val::Num(idx))
             | ("num", Val::Num(idx), "_placeholder", Val::Placeholder(true)) => {
                 // Serde is going through the data in a DFS manner, in the same way that socket.io JS parser encode placeholders.
@@ -552,10 +633,10 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for SeqVisitor<V> {
 /// A [`de::Deserializer`] that only visit the str key it holds.
 struct PeekKey<'de, E> {
     phantom: std::marker::PhantomData<E>,
-    key: &'de str,
+    key: Cow<'de, str>,
 }
 impl<'de, E: de::Error> PeekKey<'de, E> {
-    fn new(key: &'de str) -> Self {
+    fn new(key: Cow<'de, str>) -> Self {
         Self {
             phantom: std::marker::PhantomData,
             key,
@@ -571,7 +652,10 @@ impl<'de, E: de::Error> de::Deserializer<'de> for PeekKey<'de, E> {
     }
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        visitor.visit_str(self.key)
+        match self.key {
+            Cow::Borrowed(key) => visitor.visit_borrowed_str(key),
+            Cow::Owned(key) => visitor.visit_string(key),
+        }
     }
 }
 /// A [`de::MapAccess`] implementation that can reinsert the key that
@@ -579,7 +663,7 @@ impl<'de, E: de::Error> de::Deserializer<'de> for PeekKey<'de, E> {
 struct PeekKeyMap<'a, 'de, I> {
     binary_payloads: &'a mut VecDeque<Bytes>,
     inner: I,
-    key: Option<&'de str>,
+    key: Option<Cow<'de, str>>,
 }
 impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for PeekKeyMap<'_, 'de, A> {
     type Error = A::Error;
@@ -625,11 +709,15 @@ impl<'de, V: de::Visitor<'de>> Visitor<'de> for BinaryAnyVisitor<'_, V> {
         // We only check the first _placeholder key. Thanks to this if it is not present we can just
         // forward the map to the inner visitor with a custom wrapper as if the key was peeked.
 
-        let key = map.next_key::<&str>()?;
-        match key {
+        // Patched: an escaped key cannot be borrowed as a `&str`; it is unescaped into a String.
+        let key = map.next_key::<MaybeBorrowed<'de>>()?.map(|k| k.0);
+        match key.as_deref() {
             Some("_placeholder") if !self.binary_payloads.is_empty() => {
                 match map.next_value::<bool>()? {
-                    true if map.next_key::<&str>()? == Some("num") => {
+                    true if map
+                        .next_key::<MaybeBorrowed<'_>>()?
+                        .is_some_and(|k| k.0 == "num") =>
+                    {
                         let idx = map.next_value::<usize>()?;
                         // Serde is going through the data in a DFS manner, in the same way that socket.io JS parser encode placeholders.
                         // So we can safely pop the first element of the queue.

@@ -58,6 +58,16 @@ pub fn read_event(data: &Value) -> serde_json::Result<&str> {
     de::read_event(data)
 }
 
+/// Patched (see vendor/README.md): the data of an incoming event with its event name unescaped
+/// when it was written with escapes, so that [`read_event`] can borrow the name. Data whose name
+/// holds no escape is returned as it is, without a copy.
+pub fn unescape_event_name(data: Str) -> Str {
+    match de::unescape_event_name(data.as_str()) {
+        Some(unescaped) => Str::from(unescaped),
+        None => data,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +274,123 @@ mod tests {
                 data: vec![BIN; 5],
                 test: "null".to_string()
             }
+        );
+    }
+
+    fn from_raw_event<T: DeserializeOwned>(raw: &str, bins: Vec<Bytes>) -> T {
+        let bins = (!bins.is_empty()).then(|| bins.into());
+        from_value::<T>(&mut Value::Str(raw.to_string().into(), bins), true)
+            .unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    /// Patched: a key with an escape in the first position of an object decodes like the same
+    /// key without it (it used to fail: the key was read as a borrowed `&str`).
+    #[test]
+    fn from_value_escaped_first_key() {
+        let expected = json!({"conferenceId": "c1", "role": "HOST"});
+        for raw in [
+            r#"["conference:join",{"conference\u0049d":"c1","role":"HOST"}]"#,
+            r#"["conference:join",{"conferenceId":"c1","r\u006fle":"HOST"}]"#,
+            r#"["conference:join",{"\u0063onference\u0049d":"c\u0031","role":"HOST"}]"#,
+        ] {
+            assert_eq!(
+                from_raw_event::<serde_json::Value>(raw, vec![]),
+                expected,
+                "{raw}"
+            );
+        }
+        // Nested objects, and an object in an array.
+        assert_eq!(
+            from_raw_event::<serde_json::Value>(
+                r#"["e",{"\u0061":{"\u0062":[{"\u0063":1}]}}]"#,
+                vec![]
+            ),
+            json!({"a": {"b": [{"c": 1}]}})
+        );
+        // A map key that needs its escape ("\"").
+        assert_eq!(
+            from_raw_event::<serde_json::Value>(r#"["e",{"a\"b":1}]"#, vec![]),
+            json!({"a\"b": 1})
+        );
+        // Through a struct and a map as well.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[serde(rename_all = "camelCase")]
+        struct Join {
+            conference_id: String,
+        }
+        assert_eq!(
+            from_raw_event::<Join>(r#"["e",{"conference\u0049d":"c1"}]"#, vec![]),
+            Join {
+                conference_id: "c1".into()
+            }
+        );
+        assert_eq!(
+            from_raw_event::<std::collections::HashMap<String, u8>>(
+                r#"["e",{"\u0061":1}]"#,
+                vec![]
+            ),
+            [("a".to_string(), 1)].into()
+        );
+    }
+
+    /// Patched: only a name with an escape is copied, and only when the copy can be borrowed.
+    #[test]
+    fn unescape_event_name_copies_only_escaped_names() {
+        let unescape = |data: &str| de::unescape_event_name(data);
+        assert_eq!(unescape(r#"["a:b",{"c\u0064":1}]"#), None);
+        assert_eq!(
+            unescape(" [ \"a\\u003ab\" , 1]").as_deref(),
+            Some(" [ \"a:b\" , 1]")
+        );
+        assert_eq!(
+            unescape(r#"["\u00e9\/",{"x":"\u0041"}]"#).as_deref(),
+            Some(r#"["é/",{"x":"\u0041"}]"#)
+        );
+        for unchanged in [
+            r#"{"a\u003ab":1}"#,
+            r#"[1,"a\u003ab"]"#,
+            r#"["a\u003ab"#,
+            r#"["a\"#,
+            r#"["a\u00"]"#,
+            r#"["a\"b"]"#,
+            r#"["a\u0000"]"#,
+            "",
+            "[",
+        ] {
+            assert_eq!(unescape(unchanged), None, "{unchanged}");
+        }
+        // The Str itself is kept when nothing changes.
+        let data = Str::from(r#"["a:b",1]"#);
+        assert_eq!(unescape_event_name(data.clone()), data);
+    }
+
+    /// Patched: binary placeholders whose keys hold escapes are still placeholders.
+    #[test]
+    fn from_value_escaped_placeholder_keys() {
+        assert_eq!(
+            from_raw_event::<Data>(
+                r#"["e",{"data":{"\u005fplaceholder":true,"n\u0075m":0}}]"#,
+                vec![BIN]
+            ),
+            Data { data: BIN }
+        );
+        assert_eq!(
+            from_raw_event::<Data>(
+                r#"["e",{"data":{"n\u0075m":0,"_placeholder":true}}]"#,
+                vec![BIN]
+            ),
+            Data { data: BIN }
+        );
+        let any: rmpv::Value = from_raw_event(
+            r#"["e",{"bin":{"\u005fplaceholder":true,"n\u0075m":0}}]"#,
+            vec![BIN],
+        );
+        assert_eq!(
+            any,
+            rmpv::Value::Map(vec![(
+                rmpv::Value::String("bin".into()),
+                rmpv::Value::Binary(BIN.to_vec())
+            )])
         );
     }
 
