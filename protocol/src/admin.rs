@@ -118,7 +118,7 @@ impl ConferenceSpec {
         if self.questions.len() > MAX_QUESTIONS {
             return Err(invalid(
                 "questions",
-                format!("at most {MAX_QUESTIONS} questions"),
+                format!("must hold at most {MAX_QUESTIONS} questions"),
             ));
         }
         let mut seen = std::collections::HashSet::new();
@@ -127,7 +127,7 @@ impl ConferenceSpec {
             if !seen.insert(q.question_id.as_str()) {
                 return Err(invalid(
                     "questions",
-                    format!("questionId {} appears twice", q.question_id),
+                    format!("must not hold questionId {} twice", q.question_id),
                 ));
             }
         }
@@ -162,7 +162,7 @@ impl QuestionSpec {
                 return Err(invalid(
                     "options",
                     format!(
-                        "option key {:?} must be 1 to {MAX_OPTION_KEY_LEN} of A-Z, 0-9",
+                        "must have keys of 1 to {MAX_OPTION_KEY_LEN} characters of A-Z, 0-9, got {:?}",
                         o.key
                     ),
                 ));
@@ -170,20 +170,26 @@ impl QuestionSpec {
             if o.key == "total" || !keys.insert(o.key.as_str()) {
                 return Err(invalid(
                     "options",
-                    format!("option key {} is repeated or reserved", o.key),
+                    format!(
+                        "must not repeat a key or use the reserved key \"total\", got {}",
+                        o.key
+                    ),
                 ));
             }
             if o.text.chars().count() > MAX_TEXT_LEN {
                 return Err(invalid(
                     "options",
-                    format!("option text must be at most {MAX_TEXT_LEN} characters"),
+                    format!("must have texts of at most {MAX_TEXT_LEN} characters"),
                 ));
             }
         }
         if !keys.contains(self.correct_option.as_str()) {
             return Err(invalid(
                 "correctOption",
-                format!("{:?} is not one of the option keys", self.correct_option),
+                format!(
+                    "must be one of the option keys, got {:?}",
+                    self.correct_option
+                ),
             ));
         }
         Ok(())

@@ -106,19 +106,38 @@ impl Validate for QuestionPushLive {
         check_id("conferenceId", &self.conference_id)?;
         check_id("questionId", &self.question_id)?;
         if let Some(d) = &self.duration {
-            let ok = d.as_u64().is_some_and(|d| {
-                (MIN_DURATION_SECS as u64..=MAX_DURATION_SECS as u64).contains(&d)
+            let reason = match d.as_i64().map(i128::from).or(d.as_u64().map(i128::from)) {
+                Some(secs)
+                    if (i128::from(MIN_DURATION_SECS)..=i128::from(MAX_DURATION_SECS))
+                        .contains(&secs) =>
+                {
+                    return Ok(());
+                }
+                Some(secs) => format!(
+                    "must be from {MIN_DURATION_SECS} to {MAX_DURATION_SECS} seconds, got {secs}"
+                ),
+                None => format!("must be a whole number of seconds, got {}", json_kind(d)),
+            };
+            return Err(PayloadError::Invalid {
+                field: "duration",
+                reason,
             });
-            if !ok {
-                return Err(PayloadError::Invalid {
-                    field: "duration",
-                    reason: format!(
-                        "must be whole seconds from {MIN_DURATION_SECS} to {MAX_DURATION_SECS}, got {d}"
-                    ),
-                });
-            }
         }
         Ok(())
+    }
+}
+
+/// A JSON value in a few words for a message: a number as written, else its kind (a string is
+/// not echoed: it may be long).
+fn json_kind(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 

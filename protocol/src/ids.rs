@@ -29,7 +29,7 @@ pub fn is_valid_id(s: &str) -> bool {
 /// assert!(check_id("questionId", "q1").is_ok());
 /// assert_eq!(
 ///     check_id("questionId", "q 1").unwrap_err().to_string(),
-///     "questionId: must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
+///     "questionId must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
 /// );
 /// ```
 pub fn check_id(field: &'static str, value: &str) -> Result<(), PayloadError> {
