@@ -33,6 +33,11 @@
 # e.g. a Redis crash and restart 10 s into the first question:
 #   loadgen/bench.sh 10000 redis 2 --fault '{ name = "redis crash", at = "q1+10s",
 #     run = "kill -9 $BENCH_REDIS_PID", undo = "$BENCH_REDIS_START", undo_after_s = 1 }'
+# MONGO=1: the nodes keep their catalog and results in a MongoDB-wire server (nx-27017 from
+# .venv, in memory, on a free port), so a Redis that restarts empty can have its live questions
+# restored (D26), and a MongoDB outage can be injected:
+#   BENCH_MONGO_PID       its pid (kill -STOP for an outage, kill -CONT to end it)
+# At the end the script prints how many final results MongoDB holds.
 # SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare).
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
@@ -82,12 +87,24 @@ if [ "$store" = redis ]; then
   until redis-cli -p "$rport" ping >/dev/null 2>&1; do sleep 0.1; done
   redis_args=(--redis-url "redis://127.0.0.1:$rport")
 fi
+mongo_args=()
+if [ -n "${MONGO:-}" ]; then
+  [ -x .venv/bin/nx-27017 ] || { echo "bench: MONGO=1 needs .venv/bin/nx-27017 (scripts/test installs it)" >&2; exit 2; }
+  mport=$(free_port)
+  mdir=$(mktemp -d /tmp/bench-mongo-XXXXXX)
+  .venv/bin/nx-27017 --host 127.0.0.1 --port "$mport" --db memory --data-dir memory \
+    --pid-file "$mdir/mongo.pid" --log-file /dev/null >"$mdir/mongo.log" 2>&1 &
+  pids+=($!)
+  export BENCH_MONGO_PID=$!
+  until .venv/bin/python3 -c "import pymongo,sys; pymongo.MongoClient('127.0.0.1', $mport, serverSelectionTimeoutMS=300).admin.command('ping')" >/dev/null 2>&1; do sleep 0.2; done
+  mongo_args=(--mongo-url "mongodb://127.0.0.1:$mport" --mongo-db bench)
+fi
 targets=(); spids=(); cores=$(nproc)
 for i in $(seq 1 "$servers"); do
   port=$(free_port)
   pin=(); [ -n "${PIN:-}" ] && pin=(chrt --batch 0 taskset -c $(( (i - 1) % cores )))
   JWT_SECRET=bench-secret ADMIN_TOKEN=bench-admin RUST_LOG="${SERVER_LOG:-warn}" "${pin[@]}" "$server_bin" \
-    --bind "127.0.0.1:$port" "${redis_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" \
+    --bind "127.0.0.1:$port" "${redis_args[@]}" "${mongo_args[@]}" --results-file "/tmp/bench-results-$port.jsonl" \
     --node-id "bench-node-$i" ${SERVER_ARGS:-} &
   pids+=($!); spids+=($!); targets+=("http://127.0.0.1:$port")
   until curl -sf "127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
@@ -144,4 +161,17 @@ if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
   echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
   python3 loadgen/metrics-diff.py "reports/$run_id" || true
 fi
+if [ -n "${MONGO:-}" ]; then
+  # The nodes write what is still pending before they stop: stop them first (TERM, waited for).
+  for p in "${spids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${spids[@]}"; do wait "$p" 2>/dev/null || true; done
+  kill -CONT "$BENCH_MONGO_PID" 2>/dev/null || true
+  .venv/bin/python3 -c "
+import pymongo
+db = pymongo.MongoClient('127.0.0.1', $mport).bench
+docs = list(db.conferencequestionanalytics.find({}, {'_id': 0, 'questionId': 1, 'totalResponses': 1}))
+print('bench: MongoDB holds', len(docs), 'final results:', sorted((d['questionId'], d['totalResponses']) for d in docs))
+" || true
+fi
+[ -z "${mdir:-}" ] || rm -rf "$mdir"
 exit $status
