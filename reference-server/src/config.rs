@@ -73,12 +73,27 @@ pub struct Cli {
     /// RS256, an EC P-256 key ES256. Give this or JWT_SECRET, not both.
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "FILE")]
     pub jwt_public_key: Option<PathBuf>,
+    /// Packets a socket may have queued for it (per socket, allocated as used). A broadcast or
+    /// emit that finds a socket's queue full disconnects the socket (a client that stopped
+    /// reading): the node's memory stays bounded. See docs/reference-server.md for the default.
+    #[arg(long, env = "SOCKET_QUEUE", default_value_t = DEFAULT_SOCKET_QUEUE, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
+    pub socket_queue: u32,
+    /// SO_SNDBUF of every accepted connection, in bytes (default: the kernel's autotuning, up
+    /// to net.ipv4.tcp_wmem's maximum, 4 MiB on Linux). Bounds what a client that stops
+    /// reading holds in the kernel before its queue starts to fill.
+    #[arg(long, env = "SOCKET_SEND_BUFFER", value_name = "BYTES", value_parser = clap::value_parser!(u32).range(4096..))]
+    pub socket_send_buffer: Option<u32>,
     /// Serve the Control API (/admin/..., D8). `off` for a server whose conferences are
     /// written into MongoDB and Redis by another backend: no /admin route (404) and no
     /// ADMIN_TOKEN needed.
     #[arg(long, env = "CONTROL_API", value_enum, default_value = "on")]
     pub control_api: ControlApi,
 }
+
+/// Packets a socket may have queued by default: 8,192 `audience:joined` are 6.5 s of a
+/// 1,250-joins-a-second ramp for a host whose writer the node could not run (see
+/// docs/reference-server.md).
+pub const DEFAULT_SOCKET_QUEUE: u32 = 8192;
 
 /// Whether the Control API (D8) is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -282,6 +297,8 @@ impl Cli {
             tokens,
             admin_token,
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            socket_queue: self.socket_queue as usize,
+            socket_send_buffer: self.socket_send_buffer.map(|b| b as usize),
             mongo: self.mongo_url.map(|url| MongoConfig {
                 url,
                 database: self.mongo_db,
@@ -357,6 +374,10 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Engine.IO heartbeat: how often the server pings, and how long it waits for the pong.
     pub ping: (Duration, Duration),
+    /// Packets a socket may have queued; a socket found with a full queue is disconnected.
+    pub socket_queue: usize,
+    /// `SO_SNDBUF` of accepted connections (`None`: the kernel's autotuning).
+    pub socket_send_buffer: Option<usize>,
     /// MongoDB for the catalog and final results (D23); `None`: the catalog lives in Redis
     /// (or in process) and results go to [`ServerConfig::results_file`].
     pub mongo: Option<MongoConfig>,
@@ -440,6 +461,8 @@ impl ServerConfig {
             tokens: ClientTokens::Secret(jwt_secret.to_owned()),
             admin_token: Some(admin_token.to_owned()),
             ping: (Duration::from_secs(25), Duration::from_secs(20)),
+            socket_queue: DEFAULT_SOCKET_QUEUE as usize,
+            socket_send_buffer: None,
             mongo: None,
             cors_origins: vec!["*".into()],
         }

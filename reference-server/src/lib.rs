@@ -39,6 +39,7 @@ pub mod results;
 pub mod rooms;
 pub mod server;
 pub mod session;
+pub mod slow;
 pub mod socket;
 pub mod store;
 

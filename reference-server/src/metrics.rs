@@ -98,6 +98,8 @@ pub struct Metrics {
     broadcasts_unpublished: AtomicU64,
     /// Deliveries to this node's sockets dropped because a socket's send buffer was full.
     deliveries_dropped: AtomicU64,
+    /// Sockets disconnected because their queue was full (slow readers, [`crate::slow`]).
+    pub slow_sockets_disconnected: std::sync::Arc<AtomicU64>,
 }
 
 fn reject_index(r: RejectReason) -> usize {
@@ -281,6 +283,17 @@ impl Metrics {
             "counter",
             "Broadcast deliveries to this node's sockets dropped because the socket's send buffer was full.",
             vec![(String::new(), get(&self.deliveries_dropped).to_string())],
+        );
+        metric(
+            "lcr_slow_sockets_disconnected_total",
+            "counter",
+            "Sockets disconnected because their queue was full (--socket-queue): clients that stopped reading.",
+            vec![(
+                String::new(),
+                self.slow_sockets_disconnected
+                    .load(Ordering::Relaxed)
+                    .to_string(),
+            )],
         );
         metric(
             "lcr_results_pending",

@@ -40,7 +40,8 @@ pub struct Shortfall {
     /// False when publishing to the other nodes failed (a Redis timeout): they may have missed
     /// it. This node's own sockets get it either way.
     pub published: bool,
-    /// Sockets of this node that missed it because their send buffer was full.
+    /// Sockets of this node that missed it because their send buffer was full (each is then
+    /// disconnected, see [`crate::slow`]).
     pub sockets_full: usize,
 }
 
@@ -78,20 +79,36 @@ impl<A: Adapter> Rooms for SocketIo<A> {
         };
         match ns.clone().to(room.clone()).emit(event, &payload).await {
             Ok(()) => Shortfall::default(),
-            Err(BroadcastError::Socket(errors)) => Shortfall {
-                published: true,
-                sockets_full: full_buffers(&errors),
-            },
+            Err(BroadcastError::Socket(errors)) => {
+                let sockets_full = full_buffers(&errors);
+                if sockets_full > 0 {
+                    // Only now, and only in this room, look for the sockets that were full.
+                    crate::slow::disconnect_full(ns.local().within(room).sockets(), event);
+                }
+                Shortfall {
+                    published: true,
+                    sockets_full,
+                }
+            }
             Err(BroadcastError::Adapter(e)) => {
                 // The Redis adapter publishes first and emits to this node's sockets only once
                 // the publish succeeded: they have not had it yet, so a slow Redis costs the
                 // other nodes at most, never this one.
                 tracing::warn!(%room, event, error = %e,
                     "publishing to the other nodes failed; sending to this node's sockets only");
-                let sockets_full = match ns.local().to(room).emit(event, &payload).await {
+                let sockets_full = match ns
+                    .clone()
+                    .local()
+                    .to(room.clone())
+                    .emit(event, &payload)
+                    .await
+                {
                     Err(BroadcastError::Socket(errors)) => full_buffers(&errors),
                     _ => 0,
                 };
+                if sockets_full > 0 {
+                    crate::slow::disconnect_full(ns.local().within(room).sockets(), event);
+                }
                 Shortfall {
                     published: false,
                     sockets_full,

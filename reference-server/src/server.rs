@@ -40,10 +40,6 @@ use crate::store::{RuntimeStore, StoreError};
 /// What [`start`] takes, defined with the command line that builds it.
 pub use crate::config::{MongoConfig, ServerConfig, StoreConfig};
 
-/// Packets a socket may have queued before a send to it fails (`InternalChannelFull`): deep
-/// enough for a host's `audience:joined` through a fast join ramp (see docs/benchmarks.md).
-const SOCKET_QUEUE: usize = 1 << 16;
-
 /// The server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -184,10 +180,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
-        // Per socket, allocated as used. The host's socket gets an `audience:joined` per join,
-        // and engine.io closes a socket whose heartbeat ping finds the queue full (see
-        // docs/benchmarks.md).
-        .max_buffer_size(SOCKET_QUEUE)
+        // Per socket, allocated as used. A socket found with a full queue is disconnected
+        // (`crate::slow`); the host's socket gets an `audience:joined` per join, so the default
+        // leaves room for a join ramp (see docs/reference-server.md).
+        .max_buffer_size(config.socket_queue)
         .ping_interval(config.ping.0)
         .ping_timeout(config.ping.1);
     let assemble = |rooms: Arc<dyn crate::rooms::Rooms>| {
@@ -255,10 +251,20 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
+            // The other nodes' broadcasts reach this node's sockets inside the adapter, which
+            // only logs a full socket: a sweep finds those.
+            let sweep = tokio::spawn(crate::slow::sweep(io.clone()));
             let app = crate::http::router(node.clone(), admin)
                 .layer(layer)
                 .layer(cors);
-            (node, app, Box::pin(async move { io.close().await }))
+            (
+                node,
+                app,
+                Box::pin(async move {
+                    sweep.abort();
+                    io.close().await
+                }),
+            )
         }
     };
 
@@ -269,6 +275,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             source,
         })?;
     let local_addr = listener.local_addr().map_err(ServerError::Serve)?;
+    // Every connection can be cut: a socket whose queue is full is disconnected (`crate::slow`).
+    let listener = crate::slow::Listener::new(
+        listener,
+        config.socket_send_buffer,
+        node.metrics.slow_sockets_disconnected.clone(),
+    );
     tracing::info!(
         addr = %local_addr, node = %config.settings.node_id, store = store.kind(),
         catalog = if mongo.is_some() { "mongodb" } else { store.kind() },
@@ -326,10 +338,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         }
     };
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve);
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<crate::slow::Conn>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve);
         ticker.abort();
         sockets_lag.abort();
         let _ = persist_task.await;

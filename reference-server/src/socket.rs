@@ -243,13 +243,27 @@ fn send_error<A: Adapter>(
     };
     if let Err(err) = s.emit(event::ERROR, &payload) {
         tracing::debug!(socket = %s.id, error = %err, "error event not delivered");
+        if queue_full(&err) {
+            crate::slow::disconnect(s.clone(), event::ERROR);
+        }
     }
+}
+
+/// The socket's queue was full: it is disconnected (see [`crate::slow`]).
+fn queue_full(e: &socketioxide::SendError) -> bool {
+    matches!(
+        e,
+        socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)
+    )
 }
 
 impl<A: Adapter> Outbox for SocketRef<A> {
     fn send_value(&self, event: &'static str, payload: Value) {
         if let Err(e) = self.emit(event, &payload) {
             tracing::debug!(socket = %self.id, event, error = %e, "event not delivered");
+            if queue_full(&e) {
+                crate::slow::disconnect(self.clone(), event);
+            }
         }
     }
 

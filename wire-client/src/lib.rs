@@ -60,6 +60,8 @@ pub struct ClientConfig {
     pub local_ip: Option<IpAddr>,
     /// Time allowed for TCP, websocket and Socket.IO CONNECT together.
     pub connect_timeout: Duration,
+    /// `SO_RCVBUF` of the socket, in bytes (`None`: the kernel's default and autotuning).
+    pub recv_buffer: Option<u32>,
 }
 
 impl ClientConfig {
@@ -73,6 +75,7 @@ impl ClientConfig {
             headers: Vec::new(),
             local_ip: None,
             connect_timeout: Duration::from_secs(10),
+            recv_buffer: None,
         }
     }
 
@@ -103,6 +106,13 @@ impl ClientConfig {
     /// Binds this local IP before connecting.
     pub fn local_ip(mut self, ip: IpAddr) -> Self {
         self.local_ip = Some(ip);
+        self
+    }
+
+    /// Sets the socket's receive buffer (`SO_RCVBUF`) before connecting: how much a client
+    /// that stops reading lets the kernel hold for it.
+    pub fn recv_buffer(mut self, bytes: u32) -> Self {
+        self.recv_buffer = Some(bytes);
         self
     }
 }
@@ -415,6 +425,16 @@ impl Connection {
         self.ws.send(Message::text(text)).await.map_err(|_| Closed)
     }
 
+    /// The error the TCP socket holds, if any (`SO_ERROR`, cleared by reading it), without
+    /// reading from it: `ConnectionReset` once the server reset the connection. A client that
+    /// stopped reading learns this way that the server cut it off.
+    pub fn transport_error(&self) -> Option<std::io::Error> {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Plain(tcp) => tcp.take_error().ok().flatten(),
+            _ => None,
+        }
+    }
+
     /// Closes the connection (Socket.IO DISCONNECT, then the websocket).
     pub async fn close(mut self) {
         let _ = self.ws.send(Message::text("41")).await;
@@ -451,6 +471,9 @@ async fn open(cfg: &ClientConfig) -> Result<Connection, ConnectError> {
     };
     if let Some(ip) = cfg.local_ip {
         socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    if let Some(bytes) = cfg.recv_buffer {
+        socket.set_recv_buffer_size(bytes)?;
     }
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;

@@ -36,6 +36,8 @@ pub struct Role {
     pub leaves: Option<Moment>,
     /// When it drops and comes back, if it is in the storm.
     pub drops: Option<Drop>,
+    /// When it stops reading its socket, if it is a slow reader (it never reads again).
+    pub slow: Option<Moment>,
 }
 
 /// A vote: when after `question:live`, which option, and whether it is sent twice.
@@ -56,6 +58,7 @@ enum Purpose {
     Leave = 2,
     Storm = 3,
     Vote = 4,
+    Slow = 5,
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -139,10 +142,20 @@ pub(super) fn role(plan: &Plan, i: usize) -> Role {
         let present = arrives.is_none_or(|a| a < at) && leaves.is_none_or(|l| l > back);
         present.then_some(Drop { at, back_after_ms })
     });
+    // Slow readers: present from the start, never leaving nor dropping.
+    let slow = w.churn.slow_readers.as_ref().and_then(|s| {
+        let mut rng = stream(plan.seed, i, 0, Purpose::Slow);
+        let drawn = rng.random::<f64>() < s.share;
+        (drawn && arrives.is_none() && leaves.is_none() && drops.is_none()).then(|| Moment {
+            question: s.question - 1,
+            after_ms: (s.at_s * 1000.0) as u64,
+        })
+    });
     Role {
         arrives,
         leaves,
         drops,
+        slow,
     }
 }
 
@@ -233,5 +246,27 @@ mod tests {
             }
         }
         assert_eq!(p.role(0), super::Role::default(), "the anchor stays");
+    }
+
+    #[test]
+    fn slow_readers_are_present_from_the_start_and_stay() {
+        let p = run(concat!(
+            "[conferences]\nvoters = 10000\n",
+            "[churn]\nlate_share = 0.1\nleave_per_s = 100\n",
+            "[churn.slow_readers]\nshare = 0.1\nquestion = 2\nat_s = 3\n",
+        ));
+        let roles: Vec<_> = (0..10_000).map(|i| p.role(i)).collect();
+        let slow: Vec<_> = roles.iter().filter(|r| r.slow.is_some()).collect();
+        // 10 % of the voters who neither arrive late nor leave (about 72 %).
+        assert!((600..850).contains(&slow.len()), "{}", slow.len());
+        for r in &slow {
+            assert!(
+                r.arrives.is_none() && r.leaves.is_none() && r.drops.is_none(),
+                "{r:?}"
+            );
+            let at = r.slow.unwrap();
+            assert_eq!((at.question, at.after_ms), (1, 3000));
+        }
+        assert_eq!(p.role(0).slow, None, "the anchor reads");
     }
 }

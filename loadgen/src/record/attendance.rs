@@ -79,6 +79,8 @@ pub enum End {
     Dropped,
     /// The server or the network closed it: `until` is when the voter noticed.
     Lost,
+    /// It stopped reading its socket (a slow reader): `until` is when.
+    Stopped,
 }
 
 /// One session of one voter in one conference.

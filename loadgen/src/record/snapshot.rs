@@ -24,6 +24,70 @@ pub struct ChurnCounts {
     pub dropped: u64,
     /// Of those, voters that came back and joined again.
     pub returned: u64,
+    /// Voters that stopped reading their socket (`[churn.slow_readers]`).
+    pub slow: u64,
+    /// Of those, voters whose connection the server reset before the run ended.
+    pub slow_disconnected: u64,
+    /// The least and the most time from a slow reader's stop to its reset, and the sum (ms).
+    pub slow_disconnected_after_ms: [u64; 3],
+}
+
+impl ChurnCounts {
+    /// A slow reader's connection was reset `after_ms` after it stopped reading.
+    pub fn slow_disconnected(&mut self, after_ms: u64) {
+        let [min, max, sum] = &mut self.slow_disconnected_after_ms;
+        *min = if self.slow_disconnected == 0 {
+            after_ms
+        } else {
+            (*min).min(after_ms)
+        };
+        *max = (*max).max(after_ms);
+        *sum += after_ms;
+        self.slow_disconnected += 1;
+    }
+
+    /// Adds another shard's counts.
+    pub fn add(&mut self, o: &ChurnCounts) {
+        self.arrived += o.arrived;
+        self.left += o.left;
+        self.dropped += o.dropped;
+        self.returned += o.returned;
+        self.slow += o.slow;
+        if o.slow_disconnected > 0 {
+            let [min, max, sum] = o.slow_disconnected_after_ms;
+            let [m, x, s] = &mut self.slow_disconnected_after_ms;
+            *m = if self.slow_disconnected == 0 {
+                min
+            } else {
+                (*m).min(min)
+            };
+            *x = (*x).max(max);
+            *s += sum;
+            self.slow_disconnected += o.slow_disconnected;
+        }
+    }
+
+    /// `"N stopped reading; the server disconnected M of them, A–B ms after (mean C)"`, or
+    /// `None` without slow readers.
+    pub fn describe_slow(&self) -> Option<String> {
+        if self.slow == 0 {
+            return None;
+        }
+        let [min, max, sum] = self.slow_disconnected_after_ms;
+        Some(if self.slow_disconnected == 0 {
+            format!(
+                "{} stopped reading; the server disconnected none of them before the end",
+                self.slow
+            )
+        } else {
+            format!(
+                "{} stopped reading; the server disconnected {} of them, {min}–{max} ms after they stopped (mean {} ms)",
+                self.slow,
+                self.slow_disconnected,
+                sum / self.slow_disconnected
+            )
+        })
+    }
 }
 
 /// The serializable form of a shard's measurements (`shard.json`), with fan-out already
@@ -271,10 +335,7 @@ impl Snapshot {
             out.disconnects += p.disconnects;
             out.reconnects += p.reconnects;
             out.connect_failures += p.connect_failures;
-            out.churn.arrived += p.churn.arrived;
-            out.churn.left += p.churn.left;
-            out.churn.dropped += p.churn.dropped;
-            out.churn.returned += p.churn.returned;
+            out.churn.add(&p.churn);
             out.sessions.extend(p.sessions.iter().cloned());
             for (k, v) in &p.vote_times {
                 out.vote_times.entry(*k).or_default().merge(v);

@@ -77,7 +77,7 @@ fn owed(s: &Attendance, t: i64, b: &Spread, margin_ms: i64) -> bool {
         && match (s.end, s.until) {
             (End::Stayed, _) | (_, None) => true,
             (End::Left, Some(u)) => b.last < u,
-            (End::Dropped | End::Lost, Some(u)) => b.last + DROP_GRACE_MS < u,
+            (End::Dropped | End::Lost | End::Stopped, Some(u)) => b.last + DROP_GRACE_MS < u,
         }
 }
 
@@ -171,6 +171,7 @@ fn describe(
         (End::Left, Some(u)) => format!("left at {u}"),
         (End::Dropped, Some(u)) => format!("dropped at {u}"),
         (End::Lost, Some(u)) => format!("lost its connection at {u}"),
+        (End::Stopped, Some(u)) => format!("stopped reading at {u}"),
     };
     format!(
         "voter {} of {} (joined at {}, {until}) missed {} of {qid}{}",

@@ -148,6 +148,28 @@ impl Workload {
                 );
             }
         }
+        if let Some(s) = &ch.slow_readers {
+            share("churn.slow_readers.share", s.share)?;
+            if !(1..=q.count).contains(&s.question) {
+                return bad(
+                    "churn.slow_readers.question",
+                    format!("{}: questions are 1 to {}", s.question, q.count),
+                );
+            }
+            let open = self.open_ms(s.question - 1) as f64 / 1000.0;
+            if !(s.at_s >= 0.0 && s.at_s < open) {
+                return bad(
+                    "churn.slow_readers.at_s",
+                    format!("{}: within the question's {open} s", s.at_s),
+                );
+            }
+            if let Some(b) = s.recv_buffer.filter(|b| *b < 1024) {
+                return bad(
+                    "churn.slow_readers.recv_buffer",
+                    format!("{b}: at least 1024 bytes"),
+                );
+            }
+        }
         for (i, f) in self.faults.iter().enumerate() {
             if let Err(reason) = f.check() {
                 return bad(&format!("faults[{i}]"), reason);

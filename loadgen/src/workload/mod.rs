@@ -171,6 +171,31 @@ pub struct Churn {
     pub leave_per_s: f64,
     /// A reconnect storm.
     pub storm: Option<Storm>,
+    /// Voters that stop reading their socket.
+    pub slow_readers: Option<SlowReaders>,
+}
+
+/// `[churn.slow_readers]`: a share of the voters stop reading their socket at one moment and
+/// never read again. Their connection stays open (nothing is closed or sent); the server is
+/// expected to disconnect them once their queue is full. From that moment they are out of the
+/// room for the run's invariants (they vote no more and are owed no broadcast), and the report
+/// counts them: how many stopped, how many the server disconnected, and how long after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowReaders {
+    /// The share of the voters present from the start who stop reading (a voter that leaves
+    /// or drops in the storm is not one of them).
+    pub share: f64,
+    /// The question (1-based) during which they stop.
+    #[serde(default = "first")]
+    pub question: usize,
+    /// Seconds after its `question:live`.
+    #[serde(default)]
+    pub at_s: f64,
+    /// `SO_RCVBUF` of their sockets in bytes (default: the kernel's): a small one makes the
+    /// server's queue fill sooner, as a client with little memory would.
+    #[serde(default)]
+    pub recv_buffer: Option<u32>,
 }
 
 /// `[churn.storm]`: a share of the voters drop at one moment (their connections close without
@@ -388,6 +413,14 @@ impl Workload {
                 s.back_within_s
             ));
         }
+        if let Some(s) = &ch.slow_readers {
+            parts.push(format!(
+                "{:.0} % stop reading {} s into question {}",
+                s.share * 100.0,
+                s.at_s,
+                s.question
+            ));
+        }
         parts.join(", ")
     }
 }
@@ -431,6 +464,48 @@ mod tests {
         assert!(
             err("[votes]\ntiming = { lognormal = { median_s = -1, sigma = 1 } }")
                 .contains("votes.timing")
+        );
+    }
+
+    #[test]
+    fn slow_readers_parse_and_their_errors_name_the_key() {
+        let w = Workload::parse("[churn.slow_readers]\nshare = 0.1\nat_s = 2", "w").unwrap();
+        assert_eq!(
+            w.churn.slow_readers,
+            Some(SlowReaders {
+                share: 0.1,
+                question: 1,
+                at_s: 2.0,
+                recv_buffer: None
+            })
+        );
+        assert!(
+            w.describe()
+                .contains("10 % stop reading 2 s into question 1")
+        );
+        assert_eq!(
+            err("[churn.slow_readers]\nshare = 1.1"),
+            "w.toml: churn.slow_readers.share: 1.1 is not a share between 0 and 1"
+        );
+        assert_eq!(
+            err("[churn.slow_readers]\nshare = 0.1\nquestion = 3"),
+            "w.toml: churn.slow_readers.question: 3: questions are 1 to 2"
+        );
+        assert_eq!(
+            err("[churn.slow_readers]\nshare = 0.1\nat_s = 10"),
+            "w.toml: churn.slow_readers.at_s: 10: within the question's 10 s"
+        );
+        assert_eq!(
+            err("[churn.slow_readers]\nshare = 0.1\nat_s = -1"),
+            "w.toml: churn.slow_readers.at_s: -1: within the question's 10 s"
+        );
+        assert!(err("[churn.slow_readers]\nat_s = 1").contains("missing field `share`"));
+        assert_eq!(
+            err("[churn.slow_readers]\nshare = 0.1\nrecv_buffer = 100"),
+            "w.toml: churn.slow_readers.recv_buffer: 100: at least 1024 bytes"
+        );
+        assert!(
+            err("[churn.slow_readers]\nshare = 0.1\nafter = 1").contains("unknown field `after`")
         );
     }
 

@@ -16,5 +16,6 @@ mod mongo;
 mod presence;
 mod questions;
 mod redis_keys;
+mod slow_readers;
 mod store_contract;
 mod votes;

@@ -43,6 +43,16 @@ impl Voter {
         if !plan.local_ips.is_empty() {
             cfg = cfg.local_ip(plan.local_ips[self.i % plan.local_ips.len()]);
         }
+        if self.role.slow.is_some()
+            && let Some(bytes) = plan
+                .workload
+                .churn
+                .slow_readers
+                .as_ref()
+                .and_then(|s| s.recv_buffer)
+        {
+            cfg = cfg.recv_buffer(bytes);
+        }
         cfg.connect_timeout = Duration::from_secs(30);
         let cid = plan.conferences[self.c].id.clone();
 

@@ -38,6 +38,8 @@ enum Exit {
     Drop(Instant),
     /// The connection went unasked.
     Lost,
+    /// Its planned stop: it reads no more (a slow reader).
+    Slow,
 }
 
 /// One voter of the plan.
@@ -56,6 +58,8 @@ pub struct Voter {
     leave_at: Option<Instant>,
     drop_at: Option<Instant>,
     dropped: bool,
+    /// When it stops reading, once its question is live (a slow reader).
+    slow_at: Option<Instant>,
     /// Connections lost unasked.
     lost: usize,
     /// The target of the current connection.
@@ -93,6 +97,7 @@ impl Voter {
             leave_at: None,
             drop_at: None,
             dropped: false,
+            slow_at: None,
             lost: 0,
             session: None,
             session_start: Instant::now(),
@@ -178,6 +183,10 @@ impl Voter {
                     self.sink.rec.disconnect();
                     break;
                 }
+                Exit::Slow => {
+                    self.stop_reading(conn).await;
+                    break;
+                }
             }
         }
         self.finish();
@@ -225,6 +234,12 @@ impl Voter {
         {
             self.leave_at = Some(l.instant_after(m.after_ms));
         }
+        if self.slow_at.is_none()
+            && let Some(m) = self.role.slow
+            && let Some(l) = self.timelines.live(self.c, m.question)
+        {
+            self.slow_at = Some(l.instant_after(m.after_ms));
+        }
         if self.drop_at.is_none()
             && !self.dropped
             && let Some(d) = self.role.drops
@@ -245,6 +260,7 @@ impl Voter {
                 Some(v.end),
                 v.leave_at,
                 v.drop_at,
+                v.slow_at,
                 v.due.first().map(|d| d.1),
             ]
             .into_iter()
@@ -270,6 +286,9 @@ impl Voter {
                     }
                     if self.leave_at.is_some_and(|t| now >= t) {
                         return Exit::Leave;
+                    }
+                    if self.slow_at.is_some_and(|t| now >= t) {
+                        return Exit::Slow;
                     }
                     if self.drop_at.is_some_and(|t| now >= t) {
                         self.drop_at = None;
@@ -387,6 +406,40 @@ impl Voter {
                 _ => break,
             }
         }
+    }
+
+    /// A slow reader's stop: once the votes it sent are answered (at most 10 s), it reads its
+    /// socket no more, sends nothing and keeps the connection open until the server resets it
+    /// (seen without reading, in `SO_ERROR`), its conference is over or the run ends. From the
+    /// stop on it is out of the room: it votes no more and is owed no broadcast.
+    async fn stop_reading(&mut self, mut conn: Connection) {
+        let grace = (Instant::now() + Duration::from_secs(10)).min(self.end);
+        while self.questions.values().any(|q| q.answers < q.sent) {
+            match tokio::time::timeout_at(grace.into(), conn.recv()).await {
+                Ok(Ok(frame)) => {
+                    self.on_event(&frame);
+                }
+                _ => break,
+            }
+        }
+        let stopped = Instant::now();
+        self.end_session(End::Stopped, now_millis());
+        self.sink.rec.churn(|c| c.slow += 1);
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if conn.transport_error().is_some() {
+                let after = stopped.elapsed().as_millis() as u64;
+                self.sink.rec.churn(|c| c.slow_disconnected(after));
+                break;
+            }
+            if Instant::now() >= self.end || self.timelines.is_over(self.c) {
+                break;
+            }
+        }
+        // Dropped without a word, as a client that stopped reading would be.
+        drop(conn);
     }
 
     fn end_session(&mut self, how: End, at: i64) {

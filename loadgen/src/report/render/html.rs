@@ -68,6 +68,9 @@ pub fn html(snap: &Snapshot, s: &Summary) -> String {
         s.churn.dropped,
         s.churn.returned
     );
+    if let Some(slow) = s.churn.describe_slow() {
+        let _ = write!(page, "<p>Slow readers: {}.</p>", esc(&slow));
+    }
     if s.conferences.len() > 1 {
         page.push_str("<h2>Conferences</h2><table><tr><th>conference</th><th>voters</th><th>from the start</th><th>joined</th><th>sessions</th><th>broadcasts owed</th><th>missed</th><th>twice</th><th>ok</th></tr>");
         for c in &s.conferences {

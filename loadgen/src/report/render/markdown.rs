@@ -80,6 +80,9 @@ pub fn markdown(s: &Summary) -> String {
         s.reconnects,
         s.errors_by_code
     );
+    if let Some(slow) = s.churn.describe_slow() {
+        let _ = writeln!(md, "\nSlow readers: {slow}.");
+    }
     if !s.faults.is_empty() {
         let _ = writeln!(
             md,
