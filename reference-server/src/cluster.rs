@@ -10,9 +10,11 @@
 //! conference ended.
 //!
 //! This file sends ([`ClusterBus`], held by the node's shared state); [`listener`] receives and
-//! applies what the other nodes send.
+//! applies what the other nodes send; [`resubscribe`] keeps the pub/sub subscriptions, this
+//! one's and the Socket.IO adapter's, across Redis restarts.
 
 pub mod listener;
+pub mod resubscribe;
 
 use fred::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -240,9 +240,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 .await
                 .map_err(|e| cluster_err(&e))?
                 .map_err(|e| cluster_err(&e))?;
-            // Resubscribe the adapter's channels after a Redis reconnection (registered once
-            // they exist: with none, fred would send an empty SUBSCRIBE).
-            let _resubscribe = client.manage_subscriptions();
+            // Resubscribe the adapter's shard channels after a Redis reconnection (registered
+            // once they exist).
+            let _resubscribe = crate::cluster::resubscribe::keep_subscribed(client.clone());
             clock
                 .run(crate::cluster::listener::listen(
                     subscriber(url)?,

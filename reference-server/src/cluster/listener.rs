@@ -14,7 +14,7 @@ pub async fn listen(client: SubscriberClient, node: Arc<Node>) -> Result<(), Err
     let mut rx = client.message_rx();
     client.init().await?;
     client.subscribe(CHANNEL).await?;
-    let _resubscribe = client.manage_subscriptions();
+    let _resubscribe = super::resubscribe::keep_subscribed(client.clone());
     tokio::spawn(async move {
         loop {
             let message = match rx.recv().await {

@@ -32,6 +32,9 @@ pub(super) async fn restore(
         .conference(&run.conference_id)
         .await?
         .ok_or_else(|| RestoreError::Unknown(run.conference_id.clone()))?;
+    // The run first: a vote between the two writes then finds the run live (and is counted)
+    // rather than a conference whose question is not live (refused as closed).
+    node.store.start_question(run, meta).await?;
     node.store
         .put_conference(
             &run.conference_id,
@@ -39,7 +42,6 @@ pub(super) async fn restore(
             conference.status,
         )
         .await?;
-    node.store.start_question(run, meta).await?;
     tracing::warn!(conference = %run.conference_id, question = %run.question_id,
         expires_at = run.expires_at, "lost run restored: votes from now on are counted");
     Ok(())

@@ -45,9 +45,13 @@ async fn a_restart_with_an_append_only_file_keeps_every_vote_and_sends_each_tick
             .any(|(l, v)| l.contains("mode=\"aof-everysec\"") && *v == 1.0),
         "{durability:?}"
     );
+    // Two nodes: the countdown runs on node 1, Alex listens on node 2, so every tick after the
+    // restart crosses the Socket.IO adapter, whose subscriptions must come back too.
+    let node2 = env.another_node("node-2").await;
     let cid = env.active_conference("hana").await;
     let (hana, _) = env.joined("hana", &cid).await;
-    let (mut alex, _) = env.joined("alex", &cid).await;
+    let mut alex = env.actor_at(&node2.url(), "alex").await;
+    alex.join(&cid).await;
     hana.push(&cid, "q1", Some(6));
     alex.expect(event::QUESTION_LIVE).await;
     alex.vote(&cid, "q1", "A");
@@ -72,6 +76,7 @@ async fn a_restart_with_an_append_only_file_keeps_every_vote_and_sends_each_tick
     );
     let lost = metric(&env, "lcr_runtime_state_lost_total").await;
     assert_eq!(lost.first().map(|(_, v)| *v), Some(0.0), "{lost:?}");
+    node2.shutdown().await;
     env.shutdown().await;
 }
 
