@@ -98,12 +98,14 @@ pub async fn run_host(
             .emit(event::QUESTION_PUSH_LIVE, &payload)
             .map_err(|e| socket(e.to_string()))?;
         let mut close_at = None;
+        let mut live = false;
         loop {
             let wait_until = close_at.map_or(end, |c: Instant| c.min(end));
             match tokio::time::timeout_at(wait_until.into(), events.next()).await {
                 Ok(Some(r))
                     if r.name == event::QUESTION_LIVE && r.data["questionId"] == qid.as_str() =>
                 {
+                    live = true;
                     if let Some(started_at) = r.data["startedAt"].as_i64() {
                         timelines.heard_live(
                             c,
@@ -128,6 +130,24 @@ pub async fn run_host(
                 {
                     finals += 1;
                     break;
+                }
+                // A push refused for a passing reason (the server's store or catalog did not
+                // answer, a lock held) is tried again a second later, as a host would.
+                Ok(Some(r))
+                    if r.name == event::ERROR
+                        && !live
+                        && r.data["context"]["event"] == event::QUESTION_PUSH_LIVE
+                        && matches!(
+                            r.data["code"].as_str(),
+                            Some("TIMEOUT" | "OPERATION_IN_PROGRESS")
+                        ) =>
+                {
+                    tracing::warn!(conference = %conference.id, error = %r.data,
+                        "push refused for now; pushing again in a second");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    client
+                        .emit(event::QUESTION_PUSH_LIVE, &payload)
+                        .map_err(|e| socket(e.to_string()))?;
                 }
                 Ok(Some(r)) if r.name == event::ERROR => {
                     tracing::warn!(conference = %conference.id, error = %r.data, "host got an error");

@@ -32,8 +32,18 @@ pub(super) async fn restore(
         .conference(&run.conference_id)
         .await?
         .ok_or_else(|| RestoreError::Unknown(run.conference_id.clone()))?;
-    // The run first: a vote between the two writes then finds the run live (and is counted)
-    // rather than a conference whose question is not live (refused as closed).
+    // The countdown's lease first, so no other node takes the run over as an orphan once it
+    // is back in `runs:open`; then the run: a vote between the last two writes finds the run
+    // live (and is counted) rather than a conference whose question is not live (refused as
+    // closed).
+    node.store
+        .timer_lease(
+            run,
+            &node.settings.node_id,
+            node.settings.timer_lease,
+            crate::store::Lease::Hold,
+        )
+        .await?;
     node.store.start_question(run, meta).await?;
     node.store
         .put_conference(
