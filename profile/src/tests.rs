@@ -77,7 +77,7 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(p.target.path, "/socket.io/");
     assert_eq!(p.auth.user_claims, ["userId", "sub"]);
     assert_eq!(p.auth.carriers, [Carrier::Auth, Carrier::Header]);
-    assert!(p.capabilities.follows(1) && p.capabilities.follows(lcr_profile::LAST_DECISION));
+    assert!(p.capabilities.follows(1) && p.capabilities.follows(crate::LAST_DECISION));
     assert!(p.capabilities.has(Part::ControlApi) && p.capabilities.has(Part::Polling));
     assert!(!p.capabilities.has(Part::Cluster) && !p.capabilities.has(Part::RedisKeys));
     assert_eq!(p.name, "test");
