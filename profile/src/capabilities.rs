@@ -112,8 +112,8 @@ impl Capabilities {
     /// `"D3"` → 3, for decision ids in profiles and tags.
     ///
     /// ```
-    /// assert_eq!(lcr_profile::Capabilities::decision_number("D25"), Some(25));
-    /// assert_eq!(lcr_profile::Capabilities::decision_number("D26"), None);
+    /// assert_eq!(lcr_profile::Capabilities::decision_number("D26"), Some(26));
+    /// assert_eq!(lcr_profile::Capabilities::decision_number("D27"), None);
     /// assert_eq!(lcr_profile::Capabilities::decision_number("x"), None);
     /// ```
     pub fn decision_number(id: &str) -> Option<u8> {
