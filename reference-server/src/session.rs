@@ -28,6 +28,11 @@ impl Session {
         }
     }
 
+    /// Whether this socket joined some conference as its host.
+    pub fn hosts_any(&self) -> bool {
+        self.joined().values().any(|r| *r == Role::Host)
+    }
+
     /// The role this socket joined `conference_id` with, if it joined it.
     pub fn role_in(&self, conference_id: &str) -> Option<Role> {
         self.joined().get(conference_id).copied()

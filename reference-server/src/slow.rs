@@ -1,6 +1,6 @@
 //! Slow readers: a socket whose queue is full is disconnected, so a client that stops reading
 //! costs the node at most its queue (`--socket-queue` packets) and its kernel send buffer, and
-//! never holds the rest of its room back.
+//! never holds the rest of its room back. A host's socket is the exception ([`disconnect`]).
 //!
 //! Two things in socketioxide / engine.io make this more than a `disconnect()` call:
 //!
@@ -287,6 +287,18 @@ pub fn is_full<A: Adapter>(socket: &SocketRef<A>) -> bool {
 /// is queued for it), and its connection is cut (see the module docs). True when this call cut
 /// it (a socket already cut is not counted again).
 pub fn disconnect<A: Adapter>(socket: SocketRef<A>, why: &'static str) -> bool {
+    // A host's socket is not cut: it hears an `audience:joined` or `audience:left` per member,
+    // so a join or leave burst of a large audience fills any small bound while the host reads
+    // as fast as it can. It is one socket per conference, its queue's bound caps its memory all
+    // the same, and what does not fit is dropped and counted (`lcr_deliveries_dropped_total`).
+    if socket
+        .extensions
+        .get::<Arc<crate::session::Session>>()
+        .is_some_and(|s| s.hosts_any())
+    {
+        tracing::debug!(socket = %socket.id, why, "a host's queue is full: not cut");
+        return false;
+    }
     socket.leave_all();
     let conn = socket
         .req_parts()

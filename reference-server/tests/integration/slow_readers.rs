@@ -138,4 +138,61 @@ async fn a_socket_that_stops_reading_is_disconnected(store: Store) {
     env.shutdown().await;
 }
 
-crate::both_stores!(a_socket_that_stops_reading_is_disconnected);
+/// A host's socket is not cut for a full queue (it hears a message per audience join and
+/// leave, so a large audience's bursts fill a small bound): what does not fit is dropped, and
+/// the host stays connected.
+async fn a_host_that_stops_reading_stays_connected(store: Store) {
+    let env = Env::start_configured(store, false, |mut c| {
+        c.socket_queue = 16;
+        c.socket_send_buffer = Some(4096);
+        c
+    })
+    .await;
+    let disconnected = env
+        .server
+        .as_ref()
+        .unwrap()
+        .node
+        .metrics
+        .slow_sockets_disconnected
+        .clone();
+    let cid = env.active_conference("hana").await;
+    let mut hana = Connection::open(&config(&env, "hana").recv_buffer(4096))
+        .await
+        .expect("connects");
+    hana.emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+        .await
+        .unwrap();
+    loop {
+        let frame = tokio::time::timeout(WAIT, hana.recv())
+            .await
+            .expect("conference:joined in time")
+            .expect("connected");
+        if matches!(frame.parse::<Value>(), Some((name, _)) if name == event::CONFERENCE_JOINED) {
+            break;
+        }
+    }
+    // The host reads no more; 300 members join and leave, each an audience:joined and an
+    // audience:left for it: far more than its 16 places and 4 KiB buffers hold.
+    let (mut bo, _) = env.joined("bo", &cid).await;
+    for n in 0..300 {
+        let (a, _) = env.joined(&format!("m{n}"), &cid).await;
+        a.client.close();
+    }
+    // bo still hears the room, the host is still connected, and nobody was cut.
+    let count = bo.expect(event::AUDIENCE_COUNT).await;
+    assert!(count["audienceCount"].as_u64().is_some(), "{count}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        hana.transport_error().is_none(),
+        "the host's connection was cut: {:?}",
+        hana.transport_error()
+    );
+    assert_eq!(disconnected.load(Ordering::Relaxed), 0);
+    env.shutdown().await;
+}
+
+crate::both_stores!(
+    a_socket_that_stops_reading_is_disconnected,
+    a_host_that_stops_reading_stays_connected,
+);
