@@ -2,32 +2,10 @@
 //! step passes ends at `--to` with its report and each step's; a search whose SLO cannot be met
 //! stops after its first step with no knee.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{dir, loadgen};
 
 use loadgen::capacity::{CapacityReport, Outcome, Verdict};
-
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn loadgen(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .env_remove("LOADGEN_TARGET")
-        .env_remove("LOADGEN_PROFILE")
-        .env_remove("REDIS_URL")
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), log)
-}
 
 #[test]
 fn every_step_passing_ends_at_to_with_a_report_for_each() {

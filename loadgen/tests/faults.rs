@@ -4,22 +4,13 @@
 //! over time; every invariant holds across it. A fault due after the run's end never runs and
 //! says so.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use serde_json::Value;
-
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::{fresh_dir, loadgen, summary};
 
 #[test]
 fn a_redis_stall_mid_question_is_injected_undone_and_reported() {
     let redis = lcr_testkit::RedisProcess::start();
-    let d = dir("faults-redis-stall");
+    let d = fresh_dir("faults-redis-stall");
     let profile = d.join("profile.toml");
     std::fs::write(
         &profile,
@@ -64,18 +55,21 @@ run = "true"
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--workload", workload.to_str().unwrap()])
-        .args(["--report-dir", d.join("run").to_str().unwrap()])
-        .env_remove("LOADGEN_TARGET")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    let s: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/summary.json")).unwrap())
-            .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{log}", s["violations"]);
+    let (code, log) = loadgen(&[
+        "--profile",
+        profile.to_str().unwrap(),
+        "--workload",
+        workload.to_str().unwrap(),
+        "--report-dir",
+        d.join("run").to_str().unwrap(),
+    ]);
+    let s = summary(&d.join("run"));
+    assert_eq!(
+        code, 0,
+        "{}
+{log}",
+        s["violations"]
+    );
 
     let f = &s["faults"][0];
     assert_eq!(f["name"], "redis stall");

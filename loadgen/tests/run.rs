@@ -2,33 +2,10 @@
 //! invariants and writes every report file; workers and merge give one report; an SLO that
 //! cannot be met fails the run.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{dir, loadgen, summary};
 
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn loadgen(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .env_remove("LOADGEN_TARGET")
-        .env_remove("REDIS_URL")
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), log)
-}
-
-fn summary(d: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
-}
+use std::path::Path;
 
 fn check_passing(d: &Path, voters: u64) {
     let s = summary(d);

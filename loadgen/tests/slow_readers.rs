@@ -2,21 +2,12 @@
 //! question, under a reference server with a small queue bound. The server disconnects them,
 //! the report says how many and how long after, and every invariant holds for the others.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use serde_json::Value;
-
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::{fresh_dir, loadgen, summary};
 
 #[test]
 fn slow_readers_are_disconnected_and_the_others_keep_their_invariants() {
-    let d = dir("slow-readers");
+    let d = fresh_dir("slow-readers");
     let profile = d.join("profile.toml");
     // A 16-packet queue, a 4 KiB send buffer and a vote:result per vote: a reader that stops
     // fills its queue within a few dozen broadcasts.
@@ -53,18 +44,21 @@ recv_buffer = 4096
 "#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--workload", workload.to_str().unwrap()])
-        .args(["--report-dir", d.join("run").to_str().unwrap()])
-        .env_remove("LOADGEN_TARGET")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    let s: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/summary.json")).unwrap())
-            .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{log}", s["violations"]);
+    let (code, log) = loadgen(&[
+        "--profile",
+        profile.to_str().unwrap(),
+        "--workload",
+        workload.to_str().unwrap(),
+        "--report-dir",
+        d.join("run").to_str().unwrap(),
+    ]);
+    let s = summary(&d.join("run"));
+    assert_eq!(
+        code, 0,
+        "{}
+{log}",
+        s["violations"]
+    );
 
     let churn = &s["churn"];
     let slow = churn["slow"].as_u64().unwrap();

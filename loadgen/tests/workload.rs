@@ -4,32 +4,10 @@
 //! conference and every session gets the broadcasts it was owed. A workload with a bad value
 //! stops the run with the key named.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{fresh_dir, loadgen};
 
 use serde_json::Value;
-
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn loadgen(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(args)
-        .env_remove("LOADGEN_TARGET")
-        .env_remove("REDIS_URL")
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), log)
-}
 
 const CHURNING: &str = r#"
 [conferences]
@@ -68,7 +46,7 @@ fn n(s: &Value, pointer: &str) -> u64 {
 
 #[test]
 fn conferences_with_bursts_churn_and_a_storm_hold_every_invariant() {
-    let d = dir("workload-churn");
+    let d = fresh_dir("workload-churn");
     let w = d.join("workload.toml");
     std::fs::write(&w, CHURNING).unwrap();
     let (code, log) = loadgen(&[
@@ -139,7 +117,7 @@ fn conferences_with_bursts_churn_and_a_storm_hold_every_invariant() {
 
 #[test]
 fn a_bad_workload_names_the_key() {
-    let d = dir("workload-bad");
+    let d = fresh_dir("workload-bad");
     let w = d.join("workload.toml");
     std::fs::write(&w, "[votes]\nshare = 1.5\n").unwrap();
     let (code, log) = loadgen(&[
