@@ -15,6 +15,26 @@ fn config(env: &Env, user: &str) -> ClientConfig {
     ClientConfig::new(env.url()).auth(json!({ "token": token }))
 }
 
+/// `user` on a raw connection with a 4 KiB receive buffer, joined to `cid`: it has read up to
+/// its `conference:joined` and reads nothing more unless the test asks.
+async fn joined_raw(env: &Env, user: &str, cid: &str) -> Connection {
+    let mut c = Connection::open(&config(env, user).recv_buffer(4096))
+        .await
+        .expect("connects");
+    c.emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
+        .await
+        .unwrap();
+    loop {
+        let frame = tokio::time::timeout(WAIT, c.recv())
+            .await
+            .expect("conference:joined in time")
+            .expect("connected");
+        if matches!(frame.parse::<Value>(), Some((name, _)) if name == event::CONFERENCE_JOINED) {
+            return c;
+        }
+    }
+}
+
 /// Votes of `user` (connect, join, vote, close), each making a `vote:result`.
 async fn one_vote(env: &Env, cid: &str, user: String) {
     let mut a = env.actor(&user).await;
@@ -47,21 +67,7 @@ async fn a_socket_that_stops_reading_is_disconnected(store: Store) {
 
     // The slow reader joins, then never reads again (a small receive buffer: the kernel holds
     // little for it).
-    let mut slow = Connection::open(&config(&env, "slo").recv_buffer(4096))
-        .await
-        .expect("connects");
-    slow.emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
-        .await
-        .unwrap();
-    loop {
-        let frame = tokio::time::timeout(WAIT, slow.recv())
-            .await
-            .expect("conference:joined in time")
-            .expect("connected");
-        if matches!(frame.parse::<Value>(), Some((name, _)) if name == event::CONFERENCE_JOINED) {
-            break;
-        }
-    }
+    let mut slow = joined_raw(&env, "slo", &cid).await;
     assert_eq!(hana.expect(event::AUDIENCE_JOINED).await["userId"], "slo");
 
     hana.push(&cid, "q1", Some(120));
@@ -157,21 +163,7 @@ async fn a_host_that_stops_reading_stays_connected(store: Store) {
         .slow_sockets_disconnected
         .clone();
     let cid = env.active_conference("hana").await;
-    let mut hana = Connection::open(&config(&env, "hana").recv_buffer(4096))
-        .await
-        .expect("connects");
-    hana.emit(event::CONFERENCE_JOIN, &json!({ "conferenceId": cid }))
-        .await
-        .unwrap();
-    loop {
-        let frame = tokio::time::timeout(WAIT, hana.recv())
-            .await
-            .expect("conference:joined in time")
-            .expect("connected");
-        if matches!(frame.parse::<Value>(), Some((name, _)) if name == event::CONFERENCE_JOINED) {
-            break;
-        }
-    }
+    let hana = joined_raw(&env, "hana", &cid).await;
     // The host reads no more; 300 members join and leave, each an audience:joined and an
     // audience:left for it: far more than its 16 places and 4 KiB buffers hold.
     let (mut bo, _) = env.joined("bo", &cid).await;
