@@ -38,15 +38,18 @@
 # restored (D26), and a MongoDB outage can be injected:
 #   BENCH_MONGO_PID       its pid (kill -STOP for an outage, kill -CONT to end it)
 # At the end the script prints how many final results MongoDB holds.
-# SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare).
+# SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare);
+# LOADGEN_BIN=path another generator build.
 # Build first: cargo build --release -p reference-server -p loadgen
 set -euo pipefail
 # SERVER_BIN is read from where the script was started, before the cd below.
 if [ -n "${SERVER_BIN:-}" ]; then SERVER_BIN=$(realpath "$SERVER_BIN"); fi
+if [ -n "${LOADGEN_BIN:-}" ]; then LOADGEN_BIN=$(realpath "$LOADGEN_BIN"); fi
 cd "$(dirname "$0")/.."
 voters=${1:?voters}; store=${2:-memory}; servers=${3:-1}; shift 3 || shift $#
 bin=target/release
 server_bin=${SERVER_BIN:-$bin/reference-server}
+loadgen_bin=${LOADGEN_BIN:-$bin/loadgen}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 # Stops what it started, newest first: the nodes finish their pending result writes while
@@ -118,7 +121,7 @@ if [ "$store" = memory ] && [ "$servers" -gt 1 ]; then
   # Separate conferences, one generator per server, at the same time.
   per=$(( voters / servers )); gpids=()
   for i in $(seq 0 $(( servers - 1 ))); do
-    "$bin/loadgen" --target "${targets[$i]}" --server-pid "${spids[$i]}" --voters "$per" \
+    "$loadgen_bin" --target "${targets[$i]}" --server-pid "${spids[$i]}" --voters "$per" \
       --run-id "$run_id-s$i" --report-dir "reports/$run_id/server-$i" "$@" > "/tmp/$run_id-s$i.log" 2>&1 &
     gpids+=($!)
   done
@@ -156,7 +159,7 @@ if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   args+=(--fault "{ name = \"node $KILL_NODE SIG$sig\", at = \"q1+${KILL_DELAY:-5}s\", run = \"kill -$sig $victim\" }")
 fi
 status=0
-${PIN:+chrt --batch 0} "$bin/loadgen" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
+${PIN:+chrt --batch 0} "$loadgen_bin" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
 if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
   echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
   python3 loadgen/metrics-diff.py "reports/$run_id" || true

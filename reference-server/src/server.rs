@@ -37,6 +37,11 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{RuntimeStore, StoreError};
 
+/// The websocket read buffer each socket allocates when it connects: engine.io's default of
+/// 4 KiB is several times any message a client of the protocol sends
+/// (docs/benchmarks.md#memory-per-socket).
+const WS_READ_BUFFER_BYTES: usize = 1024;
+
 /// What [`start`] takes, defined with the command line that builds it.
 pub use crate::config::{MongoConfig, ServerConfig, StoreConfig};
 
@@ -180,6 +185,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .max_payload(MAX_PAYLOAD_BYTES)
         .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
         .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
+        // A larger frame still grows the buffer as needed.
+        .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
         // Per socket, allocated as used. A socket found with a full queue is disconnected
         // (`crate::slow`); the host's socket gets an `audience:joined` per join, so the default
         // leaves room for a join ramp (see docs/reference-server.md).

@@ -38,7 +38,9 @@ use crate::flows::{self, Caller, FlowError, Outbox};
 use crate::node::Node;
 use crate::session::{RateLimiter, Session};
 
-/// What the per-socket task is asked to do, in arrival order.
+/// What the per-socket task is asked to do, in arrival order. Queued boxed, because a tokio
+/// channel allocates its first 32 slots when it is made, for every connected socket, and a
+/// socket sends only a few events per question (docs/benchmarks.md#memory-per-socket).
 enum Job {
     /// An event, its payload and when it was read off the socket.
     Event(&'static str, Value, Instant),
@@ -106,7 +108,7 @@ fn authenticate<A: Adapter>(
         });
     }
     s.on_disconnect(move || {
-        let _ = jobs.send(Job::Disconnect);
+        let _ = jobs.send(Box::new(Job::Disconnect));
         std::future::ready(())
     });
     tokio::spawn(serve_socket(node, s, session, queue));
@@ -117,7 +119,7 @@ fn enqueue<A: Adapter>(
     node: &Node,
     s: &SocketRef<A>,
     session: &Session,
-    jobs: &mpsc::UnboundedSender<Job>,
+    jobs: &mpsc::UnboundedSender<Box<Job>>,
     name: &str,
     job: Job,
 ) {
@@ -138,14 +140,14 @@ fn enqueue<A: Adapter>(
         );
         return;
     }
-    let _ = jobs.send(job);
+    let _ = jobs.send(Box::new(job));
 }
 
 async fn serve_socket<A: Adapter>(
     node: Arc<Node>,
     s: SocketRef<A>,
     session: Arc<Session>,
-    mut queue: mpsc::UnboundedReceiver<Job>,
+    mut queue: mpsc::UnboundedReceiver<Box<Job>>,
 ) {
     if !wait_until_connected(&s).await {
         // Nothing it sends would be answered: close it, so its client knows and reconnects.
@@ -157,7 +159,7 @@ async fn serve_socket<A: Adapter>(
         return;
     }
     while let Some(job) = queue.recv().await {
-        match job {
+        match *job {
             Job::Event(name, data, read_at) => {
                 node.metrics.event_queue.record(read_at.elapsed());
                 let caller = Caller {
