@@ -4,8 +4,10 @@
 //! figures are within that bound of the truth; without correction the report says the clocks
 //! differ; with a bound tighter than the estimate allows, fan-out is withheld.
 
+mod common;
+use common::{fresh_dir, loadgen};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -29,13 +31,6 @@ fn libfaketime() -> PathBuf {
              (scripts/test does) or set LIBFAKETIME"
             )
         })
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// A profile starting the reference server with its clock moved by `shift` (seconds, signed).
@@ -66,30 +61,24 @@ control_api = {{ admin_token = "clock-admin" }}
 
 /// Runs loadgen against `profile` with `extra` options; its exit code, log and summary.
 fn run(profile: &Path, d: &Path, extra: &[&str]) -> (i32, String, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--profile", profile.to_str().unwrap()])
-        .args([
-            "--voters",
-            "60",
-            "--questions",
-            "1",
-            "--question-duration",
-            "3",
-        ])
-        .args(["--report-dir", d.to_str().unwrap()])
-        .args(extra)
-        .env_remove("LOADGEN_TARGET")
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = vec![
+        "--profile",
+        profile.to_str().unwrap(),
+        "--voters",
+        "60",
+        "--questions",
+        "1",
+        "--question-duration",
+        "3",
+        "--report-dir",
+        d.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (code, log) = loadgen(&args);
     let summary = std::fs::read_to_string(d.join("summary.json"))
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), log, summary)
+    (code, log, summary)
 }
 
 fn figure(s: &Value, pointer: &str) -> f64 {
@@ -99,7 +88,7 @@ fn figure(s: &Value, pointer: &str) -> f64 {
 }
 
 fn estimated_within_bound(shift_ms: f64, shift: &str) {
-    let d = dir(&format!("clock-estimate-{shift}"));
+    let d = fresh_dir(&format!("clock-estimate-{shift}"));
     let profile = shifted_profile(&d, shift);
     let (code, log, s) = run(&profile, &d.join("run"), &["--clock", "estimate"]);
     assert_eq!(code, 0, "{log}");
@@ -137,7 +126,7 @@ fn a_server_clock_250_ms_behind_is_estimated_and_corrected() {
 
 #[test]
 fn clocks_taken_as_the_same_are_reported_apart_and_a_loose_bound_withholds_fan_out() {
-    let d = dir("clock-same");
+    let d = fresh_dir("clock-same");
     let profile = shifted_profile(&d, "+0.25");
     // Taken as the same clock: the figures stay as measured and the report says why they are off.
     let (_, log, s) = run(&profile, &d.join("same"), &["--clock", "same"]);

@@ -5,7 +5,7 @@
 //! says so.
 
 mod common;
-use common::{fresh_dir, loadgen, summary};
+use common::{fresh_dir, run_passing};
 
 #[test]
 fn a_redis_stall_mid_question_is_injected_undone_and_reported() {
@@ -55,21 +55,7 @@ run = "true"
         ),
     )
     .unwrap();
-    let (code, log) = loadgen(&[
-        "--profile",
-        profile.to_str().unwrap(),
-        "--workload",
-        workload.to_str().unwrap(),
-        "--report-dir",
-        d.join("run").to_str().unwrap(),
-    ]);
-    let s = summary(&d.join("run"));
-    assert_eq!(
-        code, 0,
-        "{}
-{log}",
-        s["violations"]
-    );
+    let s = run_passing(&d, &profile, &workload);
 
     let f = &s["faults"][0];
     assert_eq!(f["name"], "redis stall");

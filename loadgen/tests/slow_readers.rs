@@ -3,7 +3,7 @@
 //! the report says how many and how long after, and every invariant holds for the others.
 
 mod common;
-use common::{fresh_dir, loadgen, summary};
+use common::{fresh_dir, run_passing};
 
 #[test]
 fn slow_readers_are_disconnected_and_the_others_keep_their_invariants() {
@@ -44,21 +44,7 @@ recv_buffer = 4096
 "#,
     )
     .unwrap();
-    let (code, log) = loadgen(&[
-        "--profile",
-        profile.to_str().unwrap(),
-        "--workload",
-        workload.to_str().unwrap(),
-        "--report-dir",
-        d.join("run").to_str().unwrap(),
-    ]);
-    let s = summary(&d.join("run"));
-    assert_eq!(
-        code, 0,
-        "{}
-{log}",
-        s["violations"]
-    );
+    let s = run_passing(&d, &profile, &workload);
 
     let churn = &s["churn"];
     let slow = churn["slow"].as_u64().unwrap();

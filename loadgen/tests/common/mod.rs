@@ -46,3 +46,19 @@ pub fn loadgen(args: &[&str]) -> (i32, String) {
 pub fn summary(d: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
 }
+
+/// Runs loadgen on `profile` and `workload` with its report in `d/run`, and fails the test
+/// unless it passed (its violations and log in the message); its summary.
+pub fn run_passing(d: &Path, profile: &Path, workload: &Path) -> Value {
+    let (code, log) = loadgen(&[
+        "--profile",
+        profile.to_str().unwrap(),
+        "--workload",
+        workload.to_str().unwrap(),
+        "--report-dir",
+        d.join("run").to_str().unwrap(),
+    ]);
+    let s = summary(&d.join("run"));
+    assert_eq!(code, 0, "{}\n{log}", s["violations"]);
+    s
+}

@@ -36,6 +36,12 @@ async fn joined_raw(env: &Env, user: &str, cid: &str) -> Connection {
 }
 
 /// Votes of `user` (connect, join, vote, close), each making a `vote:result`.
+/// How many slow sockets the node has cut so far.
+fn slow_disconnects(env: &Env) -> u64 {
+    let metrics = &env.server.as_ref().unwrap().node.metrics;
+    metrics.slow_sockets_disconnected.load(Ordering::Relaxed)
+}
+
 async fn one_vote(env: &Env, cid: &str, user: String) {
     let mut a = env.actor(&user).await;
     a.join(cid).await;
@@ -52,14 +58,6 @@ async fn a_socket_that_stops_reading_is_disconnected(store: Store) {
         c
     })
     .await;
-    let disconnected = env
-        .server
-        .as_ref()
-        .unwrap()
-        .node
-        .metrics
-        .slow_sockets_disconnected
-        .clone();
     let cid = env.active_conference("hana").await;
     let (mut hana, _) = env.joined("hana", &cid).await;
     let (mut bo, _) = env.joined("bo", &cid).await;
@@ -78,7 +76,7 @@ async fn a_socket_that_stops_reading_is_disconnected(store: Store) {
     // each a vote:result, far more than a 16-packet queue and 4 KiB buffers hold).
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut votes: u64 = 0;
-    while disconnected.load(Ordering::Relaxed) == 0 {
+    while slow_disconnects(&env) == 0 {
         assert!(
             votes < 4000 && Instant::now() < deadline,
             "the slow reader was not disconnected after {votes} votes"
@@ -131,7 +129,7 @@ async fn a_socket_that_stops_reading_is_disconnected(store: Store) {
     }
     assert_eq!(last_total, votes);
     // Only the slow reader was disconnected, once; the others are still there.
-    assert_eq!(disconnected.load(Ordering::Relaxed), 1);
+    assert_eq!(slow_disconnects(&env), 1);
     bo.vote(&cid, "q1", "B");
     bo.expect(event::VOTE_ACCEPTED).await;
     let (_, metrics) = env.http("GET", "/metrics", Some(ADMIN_TOKEN), None).await;
@@ -154,14 +152,6 @@ async fn a_host_that_stops_reading_stays_connected(store: Store) {
         c
     })
     .await;
-    let disconnected = env
-        .server
-        .as_ref()
-        .unwrap()
-        .node
-        .metrics
-        .slow_sockets_disconnected
-        .clone();
     let cid = env.active_conference("hana").await;
     let hana = joined_raw(&env, "hana", &cid).await;
     // The host reads no more; 300 members join and leave, each an audience:joined and an
@@ -180,7 +170,7 @@ async fn a_host_that_stops_reading_stays_connected(store: Store) {
         "the host's connection was cut: {:?}",
         hana.transport_error()
     );
-    assert_eq!(disconnected.load(Ordering::Relaxed), 0);
+    assert_eq!(slow_disconnects(&env), 0);
     env.shutdown().await;
 }
 
