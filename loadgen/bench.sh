@@ -11,11 +11,12 @@
 # SERVER_ARGS="..." is added to every server's command line (e.g. --result-interval-ms 1000;
 # --worker-threads 1 when more processes than cores share the box, and pass loadgen's own
 # --worker-threads 1 too).
-# PIN=1 (redis only): server j (from 0) runs on CPU j mod cores, and the generator runs one
-# worker per server (more if a server has over 18,000 voters), each driving only its server's
-# voters on that server's CPU (loadgen --spread by-worker --pin-cpus); servers and generator
-# run SCHED_BATCH, so a wake-up does not preempt the running sender. On one box a delivery then
-# wakes no other CPU: 24 % less CPU per delivery at 30k voters over 2 servers.
+# PIN=1 (redis, or memory with one server): server j (from 0) runs on CPU j mod cores, and the
+# generator runs one worker per server (more if a server has over 18,000 voters), each driving
+# only its server's voters on that server's CPU (loadgen --spread by-worker --pin-cpus); servers
+# and generator run SCHED_BATCH, so a wake-up does not preempt the running sender. On one box a
+# delivery then wakes no other CPU: 24 % less CPU per delivery at 30k voters over 2 servers, 40 %
+# at 10k on one, whose CPU the run saturates (docs/benchmarks.md#placement).
 # With redis, every node's /metrics is saved when the first question goes live and once it has
 # closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end.
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
@@ -38,6 +39,8 @@
 # restored (D26), and a MongoDB outage can be injected:
 #   BENCH_MONGO_PID       its pid (kill -STOP for an outage, kill -CONT to end it)
 # At the end the script prints how many final results MongoDB holds.
+# At the end: TCP segments per delivery, from the machine's TCP counters over the run (on
+# loopback the kernel's cost per delivery follows it; docs/benchmarks.md#placement).
 # SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare);
 # LOADGEN_BIN=path another generator build.
 # Build first: cargo build --release -p reference-server -p loadgen
@@ -158,8 +161,23 @@ if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   sig=${KILL_SIGNAL:-KILL}
   args+=(--fault "{ name = \"node $KILL_NODE SIG$sig\", at = \"q1+${KILL_DELAY:-5}s\", run = \"kill -$sig $victim\" }")
 fi
+# TCP segments over the run, whole machine (on loopback each is counted once sent, once received).
+tcp_segments() { awk '/^Tcp:/ && ++n == 2 { print $11 + $12 }' /proc/net/snmp; }
+segments_before=$(tcp_segments)
 status=0
 ${PIN:+chrt --batch 0} "$loadgen_bin" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
+segments=$(( $(tcp_segments) - segments_before ))
+python3 - "reports/$run_id/summary.json" "$segments" <<'PY' || true
+import json, sys
+try:
+    deliveries = json.load(open(sys.argv[1])).get("deliveries") or 0
+except (OSError, ValueError):
+    deliveries = 0  # no summary: the run stopped early
+segments = int(sys.argv[2]) / 2
+if deliveries:
+    print(f"bench: TCP segments per delivery: {segments / deliveries:.2f} "
+          f"({segments:,.0f} segments over the run, all directions, {deliveries:,} deliveries)")
+PY
 if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
   echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
   python3 loadgen/metrics-diff.py "reports/$run_id" || true
