@@ -162,11 +162,13 @@ if [ -n "${KILL_NODE:-}" ] && [ "$store" = redis ]; then
   args+=(--fault "{ name = \"node $KILL_NODE SIG$sig\", at = \"q1+${KILL_DELAY:-5}s\", run = \"kill -$sig $victim\" }")
 fi
 # TCP segments over the run, whole machine (on loopback each is counted once sent, once received).
-tcp_segments() { awk '/^Tcp:/ && ++n == 2 { print $11 + $12 }' /proc/net/snmp; }
+# Never fatal: without the counters the line is just not printed.
+tcp_segments() { awk '/^Tcp:/ && ++n == 2 { printf "%.0f\n", $11 + $12 }' /proc/net/snmp 2>/dev/null || echo 0; }
 segments_before=$(tcp_segments)
 status=0
 ${PIN:+chrt --batch 0} "$loadgen_bin" "${args[@]}" --voters "$voters" --run-id "$run_id" --report-dir "reports/$run_id" "$@" || status=$?
-segments=$(( $(tcp_segments) - segments_before ))
+segments_after=$(tcp_segments)
+segments=$(( ${segments_after:-0} - ${segments_before:-0} ))
 python3 - "reports/$run_id/summary.json" "$segments" <<'PY' || true
 import json, sys
 try:
@@ -174,7 +176,7 @@ try:
 except (OSError, ValueError):
     deliveries = 0  # no summary: the run stopped early
 segments = int(sys.argv[2]) / 2
-if deliveries:
+if deliveries and segments > 0:
     print(f"bench: TCP segments per delivery: {segments / deliveries:.2f} "
           f"({segments:,.0f} segments over the run, all directions, {deliveries:,} deliveries)")
 PY
