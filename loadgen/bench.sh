@@ -39,8 +39,9 @@
 # restored (D26), and a MongoDB outage can be injected:
 #   BENCH_MONGO_PID       its pid (kill -STOP for an outage, kill -CONT to end it)
 # At the end the script prints how many final results MongoDB holds.
-# At the end: TCP segments per delivery, from the machine's TCP counters over the run (on
-# loopback the kernel's cost per delivery follows it; docs/benchmarks.md#placement).
+# At the end: TCP segments per delivery, from the machine's TCP counters over the run: near 2,
+# most deliveries cost a segment and an ACK of their own; about 1 or below, a saturated CPU
+# batched them (docs/benchmarks.md#placement).
 # SERVER_BIN=path runs another reference-server build (e.g. an earlier commit's, to compare);
 # LOADGEN_BIN=path another generator build.
 # Build first: cargo build --release -p reference-server -p loadgen
