@@ -1,5 +1,5 @@
 //! `loadgen`'s command line: a run ([`Cli`]), `loadgen merge` ([`MergeCli`]), `loadgen compare`
-//! ([`CompareCli`]) and `loadgen capacity` ([`CapacityCli`]). Public so that other crates can
+//! ([`CompareCli`]), `loadgen capacity` ([`CapacityCli`]) and `loadgen floor` ([`FloorCli`]). Public so that other crates can
 //! check against the real flags (`lcr-deploy`'s compose test reads them through
 //! [`clap::CommandFactory`]).
 //!
@@ -9,7 +9,20 @@
 //! assert_eq!((cli.voters, cli.shard), (Some(10), Some((1, 2))));
 //! assert!(cli.targets.is_empty(), "no --target: the reference server in process");
 //! assert_eq!(cli.workload().unwrap().voters(), 10);
+//!
+//! let cli = loadgen::cli::CompareCli::parse_from([
+//!     "loadgen compare", "reports/memory", "reports/redis", "--fail-if", "vote_ack.p99 > +10%", "--fail-if", "invariants",
+//! ]);
+//! assert_eq!(cli.fail_if.len(), 2);
+//! assert!(cli.report_dir.is_none() && !cli.markdown);
+//!
+//! let cli = loadgen::cli::FloorCli::parse_from(["loadgen floor", "--sockets", "100", "--sender", "tasks"]);
+//! assert_eq!((cli.sockets, cli.rounds, cli.interval_ms), (100, 300, 100));
+//! assert_eq!((cli.sender, cli.receiver), (loadgen::cli::FloorShape::Tasks, loadgen::cli::FloorShape::Bare));
 //! ```
+//!
+//! (The examples are here, not on each struct, since clap shows a struct's doc comment as its
+//! `--help`.)
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +37,7 @@ use crate::workload::{Close, Durations, Sizes, Workload, WorkloadError};
 #[command(
     name = "loadgen",
     disable_version_flag = true,
-    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommands: `loadgen merge DIR... --report-dir OUT` merges shard directories; `loadgen compare A B` compares two reports; `loadgen capacity` steps the audience up to the knee (each with --help)."
+    after_help = "Goose's own options (users, ramp, thresholds, reports) are accepted too; see goose's documentation. Subcommands: `loadgen merge DIR... --report-dir OUT` merges shard directories; `loadgen compare A B` compares two reports; `loadgen capacity` steps the audience up to the knee; `loadgen floor` measures what a bare loopback fan-out costs on this box (each with --help)."
 )]
 pub struct Cli {
     /// The target profile (TOML): where the server is or how to start it, how its users get
@@ -235,7 +248,7 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "loadgen merge")]
+#[command(name = "loadgen merge", bin_name = "loadgen merge")]
 pub struct MergeCli {
     /// Shard report directories (each holds shard.json).
     #[arg(required = true)]
@@ -252,15 +265,6 @@ pub struct MergeCli {
 ///
 /// Writes `compare.html`, `compare.md` and `compare.json`. Exit status: 0, 1 when a `--fail-if`
 /// rule tripped, 2 on an error (a missing folder, a malformed rule).
-///
-/// ```
-/// use clap::Parser;
-/// let cli = loadgen::cli::CompareCli::parse_from([
-///     "loadgen compare", "reports/memory", "reports/redis", "--fail-if", "vote_ack.p99 > +10%", "--fail-if", "invariants",
-/// ]);
-/// assert_eq!(cli.fail_if.len(), 2);
-/// assert!(cli.report_dir.is_none() && !cli.markdown);
-/// ```
 #[derive(Parser, Debug)]
 #[command(
     name = "loadgen compare",
@@ -467,4 +471,49 @@ impl CapacityCli {
         }
         out
     }
+}
+
+/// What one small message costs over loopback TCP on this box when user space does (nearly)
+/// nothing: the kernel's floor, to set a server's CPU per delivery and the generator's CPU per
+/// message against (docs/benchmarks.md#the-kernels-floor).
+///
+/// Prints CPU µs per delivery for the sender and the receiver (user and system) and the TCP
+/// segments per delivery. Run it placed as the load run it is compared with (e.g. under
+/// `taskset -c 0 chrt --batch 0` for a pinned one).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "loadgen floor", bin_name = "loadgen floor")]
+pub struct FloorCli {
+    /// Connections, each written once per round (the reference load has 10,000 voters).
+    #[arg(long, default_value_t = 10_000)]
+    pub sockets: usize,
+    /// Broadcasts; each writes one frame to every socket.
+    #[arg(long, default_value_t = 300)]
+    pub rounds: usize,
+    /// Time from the start of one broadcast to the next (D20's `vote:result` interval).
+    #[arg(long, default_value_t = 100)]
+    pub interval_ms: u64,
+    /// Bytes per frame (a `vote:result` websocket frame of a four-option question is about 90).
+    #[arg(long, default_value_t = 90)]
+    pub frame_bytes: usize,
+    /// How the sender writes: a loop of `send`s, or a writer task per socket fed by a channel.
+    #[arg(long, value_enum, default_value_t = FloorShape::Bare)]
+    pub sender: FloorShape,
+    /// How the receiver reads: one epoll loop, or a task per socket.
+    #[arg(long, value_enum, default_value_t = FloorShape::Bare)]
+    pub receiver: FloorShape,
+    /// Threads of the tokio runtime of a `tasks` side (0: one per CPU).
+    #[arg(long, default_value_t = 0)]
+    pub worker_threads: usize,
+    /// Internal: run as the receiver, connecting this many sockets to this address.
+    #[arg(long, hide = true)]
+    pub receive: Option<std::net::SocketAddr>,
+}
+
+/// How a side of `loadgen floor` does its I/O.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloorShape {
+    /// No runtime: one thread, plain system calls.
+    Bare,
+    /// A tokio runtime and a task per socket.
+    Tasks,
 }

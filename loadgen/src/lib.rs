@@ -19,6 +19,7 @@
 //! - [`report`]: the verdict, `summary.json`, `summary.md`, `index.html` with plots, HDR logs.
 //! - [`compare`]: two runs' reports side by side (`loadgen compare`), with `--fail-if` rules.
 //! - [`capacity`]: `loadgen capacity`, the audience stepped up to the knee.
+//! - [`floor`]: `loadgen floor`, the kernel's floor for a fan-out on this box.
 //! - [`progress`]: the live progress line.
 
 pub mod attack;
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod clock;
 pub mod compare;
 pub mod drive;
+pub mod floor;
 pub mod plan;
 pub mod progress;
 pub mod record;

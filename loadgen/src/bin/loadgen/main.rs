@@ -1,7 +1,7 @@
 //! `loadgen`: runs a load test (one process, `--workers K` child processes, or one `--shard I/N`
 //! of a run spread over machines) and writes its report; `loadgen merge DIR...` merges shards;
 //! `loadgen compare A B` compares two reports; `loadgen capacity` steps the audience up to the
-//! knee, a run per step.
+//! knee, a run per step; `loadgen floor` measures the kernel's floor for a fan-out on this box.
 //!
 //! Its options are [`loadgen::cli`]'s; the server under test is chosen by `lcr-profile`; what
 //! the audience does is [`loadgen::workload`]'s.
@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use loadgen::cli::{Cli, CompareCli, MergeCli};
+use loadgen::cli::{Cli, CompareCli, FloorCli, MergeCli};
 use loadgen::report::{self, Slo};
 
 /// The async runtime (see [`reference_server::tokio_runtime`]).
@@ -50,6 +50,14 @@ fn main() -> ExitCode {
             runtime(None).and_then(|rt| rt.block_on(merge::merge(cli)))
         }
         Some("compare") => compare::compare(CompareCli::parse_from(args.iter().skip(1))),
+        Some("floor") => loadgen::floor::run(&FloorCli::parse_from(args.iter().skip(1)))
+            .map(|floor| {
+                if let Some(floor) = floor {
+                    println!("{floor}");
+                }
+                true
+            })
+            .map_err(anyhow::Error::from),
         _ => {
             let mut cli = Cli::parse();
             cli.settle_shard()
