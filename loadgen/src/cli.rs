@@ -1,7 +1,7 @@
 //! `loadgen`'s command line: a run ([`Cli`]), `loadgen merge` ([`MergeCli`]), `loadgen compare`
-//! ([`CompareCli`]), `loadgen capacity` ([`CapacityCli`]) and `loadgen floor` ([`FloorCli`]). Public so that other crates can
-//! check against the real flags (`lcr-deploy`'s compose test reads them through
-//! [`clap::CommandFactory`]).
+//! ([`CompareCli`]), `loadgen capacity` ([`CapacityCli`]) and `loadgen floor` ([`FloorCli`]).
+//! Public so that other crates can check against the real flags (`lcr-deploy`'s compose test
+//! reads them through [`clap::CommandFactory`]).
 //!
 //! ```
 //! use clap::Parser;
@@ -27,6 +27,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use clap::builder::RangedU64ValueParser;
 
 use crate::clock::ClockMode;
 use crate::plan::Spread;
@@ -473,38 +474,44 @@ impl CapacityCli {
     }
 }
 
-/// What one small message costs over loopback TCP on this box when user space does (nearly)
-/// nothing: the kernel's floor, to set a server's CPU per delivery and the generator's CPU per
-/// message against (docs/benchmarks.md#the-kernels-floor).
+/// What a fan-out of small messages costs over loopback TCP on this box with no server: a loop
+/// of `send`s (`--sender bare`) or a tokio task per socket fed by a channel (`--sender tasks`),
+/// read by a child process with one epoll loop (`--receiver bare`) or a task per socket
+/// (`--receiver tasks`). Set a server's CPU per delivery and the generator's CPU per message
+/// against it (docs/benchmarks.md#the-kernels-floor).
 ///
 /// Prints CPU µs per delivery for the sender and the receiver (user and system) and the TCP
-/// segments per delivery. Run it placed as the load run it is compared with (e.g. under
-/// `taskset -c 0 chrt --batch 0` for a pinned one).
+/// segments per delivery (the machine's counters: other TCP traffic, other floor runs included,
+/// is counted too). Run it placed as the load run it is compared with (e.g. under `taskset -c 0
+/// chrt --batch 0` for a pinned one).
 #[derive(Parser, Debug, Clone)]
 #[command(name = "loadgen floor", bin_name = "loadgen floor")]
 pub struct FloorCli {
     /// Connections, each written once per round (the reference load has 10,000 voters).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub sockets: usize,
     /// Broadcasts; each writes one frame to every socket.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub rounds: usize,
-    /// Time from the start of one broadcast to the next (D20's `vote:result` interval).
-    #[arg(long, default_value_t = 100)]
+    /// Time from the start of one broadcast to the next (D20's `vote:result` interval); 0 sends
+    /// them back to back.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub interval_ms: u64,
-    /// Bytes per frame (a `vote:result` websocket frame of a four-option question is about 90).
-    #[arg(long, default_value_t = 90)]
+    /// Bytes per frame (a `vote:result` websocket frame of the reference load, four options, is
+    /// about 190).
+    #[arg(long, default_value_t = 190, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_048_576))]
     pub frame_bytes: usize,
-    /// How the sender writes: a loop of `send`s, or a writer task per socket fed by a channel.
+    /// How the sender writes: a loop of `send`s, or a writer task per socket fed by a channel
+    /// (the broadcast loop then runs on one more thread than the runtime's).
     #[arg(long, value_enum, default_value_t = FloorShape::Bare)]
     pub sender: FloorShape,
     /// How the receiver reads: one epoll loop, or a task per socket.
     #[arg(long, value_enum, default_value_t = FloorShape::Bare)]
     pub receiver: FloorShape,
     /// Threads of the tokio runtime of a `tasks` side (0: one per CPU).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = RangedU64ValueParser::<usize>::new().range(0..=1024))]
     pub worker_threads: usize,
-    /// Internal: run as the receiver, connecting this many sockets to this address.
+    /// Internal: run as the receiver, connecting `--sockets` sockets to this address.
     #[arg(long, hide = true)]
     pub receive: Option<std::net::SocketAddr>,
 }
@@ -516,4 +523,14 @@ pub enum FloorShape {
     Bare,
     /// A tokio runtime and a task per socket.
     Tasks,
+}
+
+impl std::fmt::Display for FloorShape {
+    /// The name the flag takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match clap::ValueEnum::to_possible_value(self) {
+            Some(value) => f.write_str(value.get_name()),
+            None => write!(f, "{self:?}"),
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! audience does comes from a workload: many conferences of varied sizes, bursts of votes,
 //! late joiners, leaves and reconnect storms. Reports go to `reports/<run-id>/`.
 //!
-//! - [`cli`]: the `loadgen` binary's options (a run, `merge`, `compare`, `capacity`),
+//! - [`cli`]: the `loadgen` binary's options (a run, `merge`, `compare`, `capacity`, `floor`),
 //!   importable.
 //! - [`workload`]: what the audience does (`--workload` TOML).
 //! - [`plan`]: the run decided up front (conferences, ids, shards, every voter's part).
