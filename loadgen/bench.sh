@@ -18,7 +18,9 @@
 # delivery then wakes no other CPU: 24 % less CPU per delivery at 30k voters over 2 servers, 40 %
 # at 10k on one, whose CPU the run saturates (docs/benchmarks.md#placement).
 # With redis, every node's /metrics is saved when the first question goes live and once it has
-# closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end.
+# closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end;
+# so is the CPU of the nodes and of the generator, and the end prints the question's own CPU per
+# delivery (the whole-run figure also carries the ramp's connections, joins and heartbeats).
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash), or with KILL_SIGNAL (TERM: a graceful stop, which hands its
 # countdowns over); pass --reconnect so its voters come back on another node. It is a fault of
@@ -143,17 +145,25 @@ for p in "${spids[@]}"; do args+=(--server-pid "$p"); done
 if [ "$store" = redis ]; then
   # Every node's /metrics when the first question goes live and once it has closed, under
   # reports/RUN/metrics/: the difference of the two is the question's own figures (store call
-  # and event queue latency, broadcasts, votes), without the joins before it.
+  # and event queue latency, broadcasts, votes), without the joins before it. At the same two
+  # moments, the CPU time of the nodes and of the generator's processes (cpu-live.txt,
+  # cpu-closed.txt: epoch seconds, then clock ticks of each), for the question's own CPU per
+  # delivery printed at the end.
   (
     mkdir -p "reports/$run_id/metrics"
     scrape() {
       for t in "${targets[@]}"; do curl -sf "$t/metrics" > "reports/$run_id/metrics/$1-${t##*:}.prom" & done
       wait
     }
+    ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'; }
+    cpu_now() {
+      local top; top=$(pgrep -x loadgen -P $$ | head -n 1)
+      echo "$(date +%s.%N) $(ticks "${spids[@]}") $(ticks $top ${top:+$(pgrep -P "$top")})" > "reports/$run_id/metrics/cpu-$1.txt"
+    }
     until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
-    scrape live
+    cpu_now live; scrape live
     until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 0 ]; do sleep 0.2; done
-    scrape closed
+    cpu_now closed; scrape closed
   ) &
   pids+=($!)
 fi
@@ -180,6 +190,23 @@ segments = int(sys.argv[2]) / 2
 if deliveries and segments > 0:
     print(f"bench: TCP segments per delivery: {segments / deliveries:.2f} "
           f"({segments:,.0f} segments over the run, all directions, {deliveries:,} deliveries)")
+PY
+# The first question's own CPU per delivery: the whole-run figures above also carry the ramp
+# (connections, joins, and the audience:count heartbeats to a growing room).
+python3 - "reports/$run_id" "$(getconf CLK_TCK)" <<'PY' || true
+import json, sys
+run, hz = sys.argv[1], int(sys.argv[2])
+try:
+    t0, n0, g0 = map(float, open(f"{run}/metrics/cpu-live.txt").read().split())
+    t1, n1, g1 = map(float, open(f"{run}/metrics/cpu-closed.txt").read().split())
+    seconds = json.load(open(f"{run}/shard.json"))["seconds"]
+except (OSError, ValueError, KeyError):
+    sys.exit(0)  # no question went live and closed, or no report: nothing to say
+window = sum(s["deliveries"] for k, s in seconds.items() if int(t0) <= int(k) < int(t1))
+if window and g1 > g0:
+    print(f"bench: during the first question ({t1 - t0:.1f} s, {window:,} deliveries): nodes "
+          f"{(n1 - n0) / hz * 1e6 / window:.2f} µs per delivery, generator "
+          f"{(g1 - g0) / hz * 1e6 / window:.2f} µs per message (process CPU at 1/{hz} s)")
 PY
 if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
   echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
