@@ -20,7 +20,8 @@
 # With redis, every node's /metrics is saved when the first question goes live and once it has
 # closed (reports/RUN/metrics/), and loadgen/metrics-diff.py prints the difference at the end;
 # so is the CPU of the nodes and of the generator, and the end prints the question's own CPU per
-# delivery (the whole-run figure also carries the ramp's connections, joins and heartbeats).
+# delivery (the whole-run figure also carries the ramp's connections, joins and audience:count
+# broadcasts).
 # KILL_NODE=N KILL_DELAY=S (redis only): S seconds after the first question goes live, node N
 # is killed with SIGKILL (a crash), or with KILL_SIGNAL (TERM: a graceful stop, which hands its
 # countdowns over); pass --reconnect so its voters come back on another node. It is a fault of
@@ -155,15 +156,24 @@ if [ "$store" = redis ]; then
       for t in "${targets[@]}"; do curl -sf "$t/metrics" > "reports/$run_id/metrics/$1-${t##*:}.prom" & done
       wait
     }
-    ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'; }
+    # "node PID TICKS" and "generator PID TICKS" lines (user + system clock ticks, read after the
+    # command name, which may hold spaces); a process gone by then is left out.
+    ticks() {
+      local role=$1 p; shift
+      for p in "$@"; do
+        sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk -v r="$role" -v p="$p" '{ print r, p, $12 + $13 }' || true
+      done
+    }
+    gen=$(basename "$loadgen_bin"); gen=${gen:0:15}  # the kernel keeps 15 characters of a name
     cpu_now() {
-      local top; top=$(pgrep -x loadgen -P $$ | head -n 1)
-      echo "$(date +%s.%N) $(ticks "${spids[@]}") $(ticks $top ${top:+$(pgrep -P "$top")})" > "reports/$run_id/metrics/cpu-$1.txt"
+      local top; top=$(pgrep -x "$gen" -P $$ | head -n 1 || true)
+      { echo "time $(date +%s.%N)"; ticks node "${spids[@]}"
+        [ -z "$top" ] || ticks generator "$top" $(pgrep -P "$top" || true); } > "reports/$run_id/metrics/cpu-$1.txt"
     }
     until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 1 ]; do sleep 0.2; done
-    cpu_now live; scrape live
+    cpu_now live || true; scrape live
     until [ "$(redis-cli -p "$rport" hlen runs:open 2>/dev/null)" = 0 ]; do sleep 0.2; done
-    cpu_now closed; scrape closed
+    cpu_now closed || true; scrape closed
   ) &
   pids+=($!)
 fi
@@ -192,21 +202,35 @@ if deliveries and segments > 0:
           f"({segments:,.0f} segments over the run, all directions, {deliveries:,} deliveries)")
 PY
 # The first question's own CPU per delivery: the whole-run figures above also carry the ramp
-# (connections, joins, and the audience:count heartbeats to a growing room).
+# (connections, joins, and the audience:count broadcasts to a growing room).
 python3 - "reports/$run_id" "$(getconf CLK_TCK)" <<'PY' || true
 import json, sys
 run, hz = sys.argv[1], int(sys.argv[2])
+def sample(name):
+    time, cpu = None, {}
+    for line in open(f"{run}/metrics/cpu-{name}.txt"):
+        role, *rest = line.split()
+        if role == "time":
+            time = float(rest[0])
+        else:
+            cpu[(role, rest[0])] = int(rest[1])
+    return time, cpu
 try:
-    t0, n0, g0 = map(float, open(f"{run}/metrics/cpu-live.txt").read().split())
-    t1, n1, g1 = map(float, open(f"{run}/metrics/cpu-closed.txt").read().split())
+    (t0, live), (t1, closed) = sample("live"), sample("closed")
     seconds = json.load(open(f"{run}/shard.json"))["seconds"]
-except (OSError, ValueError, KeyError):
+except (OSError, ValueError, KeyError, IndexError):
     sys.exit(0)  # no question went live and closed, or no report: nothing to say
-window = sum(s["deliveries"] for k, s in seconds.items() if int(t0) <= int(k) < int(t1))
-if window and g1 > g0:
-    print(f"bench: during the first question ({t1 - t0:.1f} s, {window:,} deliveries): nodes "
-          f"{(n1 - n0) / hz * 1e6 / window:.2f} µs per delivery, generator "
-          f"{(g1 - g0) / hz * 1e6 / window:.2f} µs per message (process CPU at 1/{hz} s)")
+# Deliveries counted in each second, weighted by how much of that second the window covers.
+window = sum(s["deliveries"] * max(0.0, min(int(k) + 1, t1) - max(int(k), t0)) for k, s in seconds.items())
+gone = [f"{role} {pid}" for role, pid in live if (role, pid) not in closed]
+def per(role):
+    ticks = sum(closed[key] - live[key] for key in live if key[0] == role and key in closed)
+    return ticks / hz * 1e6 / window
+if not window or not any(role == "generator" for role, _ in live):
+    sys.exit(0)
+print(f"bench: during the first question ({t1 - t0:.1f} s, {window:,.0f} deliveries): nodes "
+      f"{per('node'):.2f} µs per delivery, generator {per('generator'):.2f} µs per message "
+      f"(process CPU at 1/{hz} s)" + (f"; not counted, gone before the close: {', '.join(gone)}" if gone else ""))
 PY
 if compgen -G "reports/$run_id/metrics/closed-*.prom" >/dev/null; then
   echo "bench: the nodes' own figures for the first question (loadgen/metrics-diff.py):"
