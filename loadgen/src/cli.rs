@@ -508,9 +508,11 @@ pub struct FloorCli {
     /// How the receiver reads: one epoll loop, or a task per socket.
     #[arg(long, value_enum, default_value_t = FloorShape::Bare)]
     pub receiver: FloorShape,
-    /// Threads of the tokio runtime of a `tasks` side (0: one per CPU).
-    #[arg(long, default_value_t = 0, value_parser = RangedU64ValueParser::<usize>::new().range(0..=1024))]
-    pub worker_threads: usize,
+    /// Threads of the tokio runtime of a `tasks` side (default: one per core), built as the
+    /// reference server and a run build theirs: 1 is a current-thread runtime, whose one thread
+    /// also runs the broadcast loop.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// Internal: run as the receiver, connecting `--sockets` sockets to this address.
     #[arg(long, hide = true)]
     pub receive: Option<std::net::SocketAddr>,

@@ -69,15 +69,10 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> FloorError {
     move |source| FloorError::Io { what, source }
 }
 
-fn runtime(worker_threads: usize) -> Result<tokio::runtime::Runtime, FloorError> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if worker_threads > 0 {
-        builder.worker_threads(worker_threads);
-    }
-    builder
-        .enable_all()
-        .build()
-        .map_err(io_error("starting the tokio runtime"))
+/// The runtime of a `tasks` side: the one the reference server and a load run use
+/// ([`reference_server::tokio_runtime`]), so that the floor has their shape.
+fn runtime(worker_threads: Option<u16>) -> Result<tokio::runtime::Runtime, FloorError> {
+    reference_server::tokio_runtime(worker_threads).map_err(io_error("starting the tokio runtime"))
 }
 
 /// What one run measured; its `Display` is what `loadgen floor` prints.

@@ -135,7 +135,7 @@ fn read_tasks(
     streams: Vec<TcpStream>,
     per_socket: u64,
     patience: Duration,
-    threads: usize,
+    threads: Option<u16>,
     report: impl FnOnce(Reading) -> Result<(), FloorError>,
 ) -> Result<(), FloorError> {
     let started = Arc::new(OnceLock::new());
@@ -219,7 +219,12 @@ impl ReceiverProcess {
                 "--receiver",
                 &cli.receiver.to_string(),
             ])
-            .args(["--worker-threads", &cli.worker_threads.to_string()])
+            .args(
+                cli.worker_threads
+                    .map(|n| ["--worker-threads".to_owned(), n.to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
