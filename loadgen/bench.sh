@@ -148,8 +148,8 @@ if [ "$store" = redis ]; then
   # reports/RUN/metrics/: the difference of the two is the question's own figures (store call
   # and event queue latency, broadcasts, votes), without the joins before it. At the same two
   # moments, the CPU time of the nodes and of the generator's processes (cpu-live.txt,
-  # cpu-closed.txt: epoch seconds, then clock ticks of each), for the question's own CPU per
-  # delivery printed at the end.
+  # cpu-closed.txt: a "time EPOCH" line, then a "ROLE PID TICKS" line per process), for the
+  # question's own CPU per delivery printed at the end.
   (
     mkdir -p "reports/$run_id/metrics"
     scrape() {
